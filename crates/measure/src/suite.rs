@@ -1,0 +1,476 @@
+//! A suite: the baseline, the approaches, the limit and the Python rows of one example,
+//! run the same way and folded into one [`Report`].
+
+use std::hint::black_box;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use crate::cli::{Common, UsageError, slug};
+use crate::machine::Machine;
+use crate::probe::{Probe, Sample, Spread};
+use crate::progress::Progress;
+use crate::python::{self, PythonScript};
+use crate::report::{Columns, Failure, Kind, Lang, Report, Row, RunSummary, Throughput, Workload};
+use crate::svg::{self, Figure};
+use crate::verify::{self, Fingerprint, Verify};
+
+type Body<'a> = Box<dyn FnMut() -> (Sample, Option<Fingerprint>) + 'a>;
+type Compare = fn(&Fingerprint, &Fingerprint) -> Result<(), String>;
+
+struct Entry<'a> {
+    name: String,
+    kind: Kind,
+    note: Option<String>,
+    body: Body<'a>,
+}
+
+/// The approaches of one example. Register them, then [`Suite::main`] (or [`Suite::run`]).
+pub struct Suite<'a> {
+    example: String,
+    workload: Workload,
+    common: Common,
+    entries: Vec<Entry<'a>>,
+    python: Vec<PythonScript>,
+    compare: Compare,
+    columns: Columns,
+    accounted: Option<(RunSummary, Vec<Failure>)>,
+    notes: Vec<String>,
+}
+
+/// A finished run: the report and the figures drawn from it.
+pub struct Outcome {
+    pub report: Report,
+    pub figures: Vec<Figure>,
+}
+
+impl<'a> Suite<'a> {
+    pub fn new(example: &str, workload: Workload, common: &Common) -> Suite<'a> {
+        Suite {
+            example: example.to_string(),
+            workload,
+            common: common.clone(),
+            entries: Vec::new(),
+            python: Vec::new(),
+            compare: verify::exact,
+            columns: Columns::default(),
+            accounted: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// The approach every ratio is taken against and every result is checked against.
+    pub fn baseline<T: Verify>(&mut self, name: &str, f: impl FnMut() -> T + 'a) -> &mut Self {
+        self.entries.retain(|e| e.kind != Kind::Baseline);
+        self.push(name, Kind::Baseline, verified(f))
+    }
+
+    /// An approach: timed like the baseline, its result checked against the baseline's.
+    pub fn approach<T: Verify>(&mut self, name: &str, f: impl FnMut() -> T + 'a) -> &mut Self {
+        self.push(name, Kind::Approach, verified(f))
+    }
+
+    /// An approach that works in place on `state` (a reused buffer): only `f` is timed, then
+    /// `state` itself is checked against the baseline's result.
+    pub fn approach_in<S: Verify + 'a>(
+        &mut self,
+        name: &str,
+        mut state: S,
+        mut f: impl FnMut(&mut S) + 'a,
+    ) -> &mut Self {
+        self.push(
+            name,
+            Kind::Approach,
+            Box::new(move || {
+                let probe = Probe::start();
+                f(&mut state);
+                black_box(&mut state);
+                let sample = probe.stop();
+                (sample, Some(state.fingerprint()))
+            }),
+        )
+    }
+
+    /// A limit: the cost of the unavoidable part (a plain fill of the same bytes, one network
+    /// round trip...). Timed, never verified: it computes something else on purpose.
+    pub fn limit<T>(&mut self, name: &str, mut f: impl FnMut() -> T + 'a) -> &mut Self {
+        self.push(
+            name,
+            Kind::Limit,
+            Box::new(move || {
+                let probe = Probe::start();
+                let out = black_box(f());
+                let sample = probe.stop();
+                drop(out);
+                (sample, None)
+            }),
+        )
+    }
+
+    /// One line on what the last registered row measures.
+    pub fn note(&mut self, note: &str) -> &mut Self {
+        if let Some(e) = self.entries.last_mut() {
+            e.note = Some(note.to_string());
+        }
+        self
+    }
+
+    /// A line printed under the table.
+    pub fn footnote(&mut self, note: impl Into<String>) -> &mut Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    /// Rows from a script of `scripts/python/`, run on the same inputs.
+    pub fn python(&mut self, script: PythonScript) -> &mut Self {
+        self.python.push(script);
+        self
+    }
+
+    /// Replace exact fingerprint equality (floating-point reductions need a tolerance).
+    pub fn compare_with(&mut self, compare: Compare) -> &mut Self {
+        self.compare = compare;
+        self
+    }
+
+    pub fn show_cpu(&mut self) -> &mut Self {
+        self.columns.cpu = true;
+        self
+    }
+
+    pub fn show_page_faults(&mut self) -> &mut Self {
+        self.columns.faults = true;
+        self
+    }
+
+    /// Record what happened to the inputs (for examples whose inputs can fail).
+    pub fn account(&mut self, total: u64, failures: Vec<Failure>) -> &mut Self {
+        let failed = failures.len() as u64;
+        let summary = RunSummary {
+            total,
+            done: total.saturating_sub(failed),
+            failed,
+        };
+        self.accounted = Some((summary, failures));
+        self
+    }
+
+    /// Every row this suite can produce: (name, kind, lang).
+    pub fn names(&self) -> Vec<(String, Kind, Lang)> {
+        let mut names: Vec<_> = self
+            .entries
+            .iter()
+            .map(|e| (e.name.clone(), e.kind, Lang::Rust))
+            .collect();
+        for s in &self.python {
+            for a in &s.approaches {
+                names.push((PythonScript::row_name(a), Kind::Approach, Lang::Python));
+            }
+        }
+        names
+    }
+
+    /// The `--list` text.
+    pub fn listing(&self) -> String {
+        let mut out = String::new();
+        for (name, kind, lang) in self.names() {
+            let what = match (kind, lang) {
+                (Kind::Baseline, _) => "baseline, always runs",
+                (Kind::Limit, _) => "limit",
+                (_, Lang::Python) => "python",
+                (_, Lang::Rust) => "rust",
+            };
+            out.push_str(&format!("{:<36} {name} ({what})\n", slug(&name)));
+        }
+        out
+    }
+
+    /// The whole program after argument parsing: `--list`, run, print, write `--out`, exit code.
+    pub fn main(self) -> ExitCode {
+        if self.common.list {
+            print!("{}", self.listing());
+            return ExitCode::SUCCESS;
+        }
+        let common = self.common.clone();
+        match self.run() {
+            Ok(outcome) => outcome.finish(&common),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        }
+    }
+
+    /// Runs the selected rows and returns the report (no printing on stdout).
+    pub fn run(mut self) -> Result<Outcome, UsageError> {
+        let selected = self.selection()?;
+        let wanted = |name: &str, kind: Kind| {
+            kind == Kind::Baseline
+                || selected
+                    .as_ref()
+                    .is_none_or(|s| s.iter().any(|x| x == &slug(name)))
+        };
+        let Some(baseline_name) = self
+            .entries
+            .iter()
+            .find(|e| e.kind == Kind::Baseline)
+            .map(|e| e.name.clone())
+        else {
+            return Err(UsageError(format!(
+                "{}: no baseline registered",
+                self.example
+            )));
+        };
+        let runs = self.common.runs();
+        let progress = self.common.show_progress();
+        let unit = format!("{}/s", self.workload.unit);
+        let items = self.workload.items as f64;
+
+        // The baseline first: its result is the reference, its median the denominator.
+        let mut order: Vec<usize> = (0..self.entries.len()).collect();
+        order.sort_by_key(|&i| self.entries[i].kind != Kind::Baseline);
+        let mut reference: Option<Fingerprint> = None;
+        let mut rows: Vec<(usize, Row)> = Vec::new();
+        for index in order {
+            let entry = &mut self.entries[index];
+            if !wanted(&entry.name, entry.kind) {
+                continue;
+            }
+            let bar = Progress::bar(progress, runs as u64 + 1, &entry.name);
+            bar.message("warm-up");
+            let mut samples = Vec::with_capacity(runs as usize);
+            let mut verdict: Result<(), String> = Ok(());
+            for run in 0..=runs {
+                let (sample, fingerprint) = (entry.body)();
+                if let Some(fp) = fingerprint {
+                    match &reference {
+                        None => reference = Some(fp),
+                        Some(reference) if verdict.is_ok() => {
+                            verdict = (self.compare)(reference, &fp)
+                                .map_err(|e| format!("run {run}: {e}"));
+                        }
+                        Some(_) => {}
+                    }
+                }
+                if run > 0 {
+                    samples.push(sample);
+                }
+                bar.inc();
+                bar.message(format!("run {}/{runs}", run + 1));
+            }
+            bar.finish();
+            let mut row = row_from_samples(&entry.name, Lang::Rust, entry.kind, &samples);
+            row.note = entry.note.clone();
+            row.verified = match entry.kind {
+                Kind::Limit => None,
+                _ => Some(verdict.is_ok()),
+            };
+            row.verify_error = verdict.err();
+            rows.push((index, row));
+        }
+        // Restore registration order for the table.
+        rows.sort_by_key(|(i, _)| *i);
+        let mut results: Vec<Row> = rows.into_iter().map(|(_, r)| r).collect();
+        results.sort_by_key(|r| r.kind == Kind::Limit);
+
+        for script in &self.python {
+            let chosen: Vec<String> = script
+                .approaches
+                .iter()
+                .filter(|a| wanted(&PythonScript::row_name(a), Kind::Approach))
+                .cloned()
+                .collect();
+            if chosen.is_empty() {
+                continue;
+            }
+            let python_rows = if self.common.no_python {
+                chosen
+                    .iter()
+                    .map(|a| python::PythonRow {
+                        approach: a.clone(),
+                        times_s: Vec::new(),
+                        fingerprint: None,
+                        skipped: Some("--no-python".into()),
+                    })
+                    .collect()
+            } else {
+                let spin = Progress::spinner(progress, &format!("Python {}", script.script));
+                let rows = python::run(script, &chosen, runs);
+                spin.finish();
+                rows
+            };
+            for pr in python_rows {
+                let name = PythonScript::row_name(&pr.approach);
+                if let Some(why) = pr.skipped {
+                    results.push(Row::skipped(&name, Lang::Python, Kind::Approach, why));
+                    continue;
+                }
+                let samples: Vec<Sample> = pr
+                    .times_s
+                    .iter()
+                    .map(|&t| Sample {
+                        wall_s: t,
+                        cpu_s: f64::NAN,
+                        minor_faults: 0,
+                    })
+                    .collect();
+                let mut row = row_from_samples(&name, Lang::Python, Kind::Approach, &samples);
+                row.cpu_s = None;
+                row.minor_faults = None;
+                let verdict = match (&reference, &pr.fingerprint) {
+                    (Some(r), Some(fp)) => (self.compare)(r, fp),
+                    (_, None) => Err("the script reported no fingerprint".into()),
+                    (None, _) => Err("no baseline result to compare with".into()),
+                };
+                row.verified = Some(verdict.is_ok());
+                row.verify_error = verdict.err();
+                results.push(row);
+            }
+        }
+
+        // Throughput and ratios from the same run.
+        let base_median = results
+            .iter()
+            .find(|r| r.kind == Kind::Baseline)
+            .and_then(|r| r.median_s);
+        for row in &mut results {
+            if let Some(m) = row.median_s.filter(|m| *m > 0.0) {
+                row.throughput = Some(Throughput {
+                    value: items / m,
+                    unit: unit.clone(),
+                });
+                row.speedup_vs_baseline = base_median.map(|b| b / m);
+            }
+        }
+
+        let (summary, failures) = self.accounted.take().unwrap_or((
+            RunSummary {
+                total: self.workload.items,
+                done: self.workload.items,
+                failed: 0,
+            },
+            Vec::new(),
+        ));
+        if selected.is_some() {
+            self.notes.push(format!("only the approaches named with --approach ran, and the baseline \"{baseline_name}\""));
+        }
+        let report = Report {
+            example: self.example,
+            machine: Machine::detect(),
+            workload: self.workload,
+            baseline: baseline_name,
+            runs,
+            results,
+            summary,
+            failures,
+            notes: self.notes,
+            columns: self.columns,
+        };
+        let figures = vec![svg::approaches_chart(&report)];
+        Ok(Outcome { report, figures })
+    }
+
+    /// `None`: everything; `Some(slugs)`: only these (validated).
+    fn selection(&self) -> Result<Option<Vec<String>>, UsageError> {
+        if self.common.approaches.is_empty() {
+            return Ok(None);
+        }
+        let known: Vec<String> = self.names().iter().map(|(n, _, _)| slug(n)).collect();
+        let mut chosen = Vec::new();
+        for asked in &self.common.approaches {
+            let s = slug(asked);
+            if !known.contains(&s) {
+                return Err(UsageError(format!(
+                    "unknown approach '{asked}'; `--list` names them: {}",
+                    known.join(", ")
+                )));
+            }
+            chosen.push(s);
+        }
+        Ok(Some(chosen))
+    }
+
+    fn push(&mut self, name: &str, kind: Kind, body: Body<'a>) -> &mut Self {
+        debug_assert!(
+            self.entries.iter().all(|e| slug(&e.name) != slug(name)),
+            "two approaches named {name}"
+        );
+        self.entries.push(Entry {
+            name: name.to_string(),
+            kind,
+            note: None,
+            body,
+        });
+        self
+    }
+}
+
+fn verified<'a, T: Verify>(mut f: impl FnMut() -> T + 'a) -> Body<'a> {
+    Box::new(move || {
+        let probe = Probe::start();
+        let out = black_box(f());
+        let sample = probe.stop();
+        // Checking and freeing happen outside the timed region.
+        let fingerprint = out.fingerprint();
+        drop(out);
+        (sample, Some(fingerprint))
+    })
+}
+
+fn row_from_samples(name: &str, lang: Lang, kind: Kind, samples: &[Sample]) -> Row {
+    let wall: Vec<f64> = samples.iter().map(|s| s.wall_s).collect();
+    let cpu: Vec<f64> = samples.iter().map(|s| s.cpu_s).collect();
+    let faults: Vec<f64> = samples.iter().map(|s| s.minor_faults as f64).collect();
+    let Some(w) = Spread::of(&wall) else {
+        return Row::skipped(name, lang, kind, "no timed runs");
+    };
+    let mut row = Row::skipped(name, lang, kind, "");
+    row.skipped = None;
+    row.runs = samples.len() as u32;
+    row.median_s = Some(w.median);
+    row.min_s = Some(w.min);
+    row.max_s = Some(w.max);
+    row.cpu_s = Spread::of(&cpu).map(|s| s.median);
+    row.minor_faults = Spread::of(&faults).map(|s| s.median.round() as u64);
+    row
+}
+
+impl Outcome {
+    /// Prints the report (table, or JSON with `--json`), writes `--out`, returns the exit code.
+    pub fn finish(self, common: &Common) -> ExitCode {
+        if common.json {
+            match serde_json::to_string_pretty(&self.report) {
+                Ok(json) => println!("{json}"),
+                Err(e) => {
+                    eprintln!("error: cannot encode the report: {e}");
+                    return ExitCode::from(1);
+                }
+            }
+        } else {
+            print!("{}", self.report.table(std::io::stdout().is_terminal()));
+        }
+        if let Some(dir) = &common.out {
+            if let Err(e) = self.write(dir) {
+                eprintln!("error: cannot write the report into {}: {e}", dir.display());
+                return ExitCode::from(1);
+            }
+        }
+        for row in &self.report.results {
+            if let Some(e) = &row.verify_error {
+                eprintln!("error: {}: {e}", row.approach);
+            }
+        }
+        ExitCode::from(self.report.exit_code())
+    }
+
+    /// `report.json`, `output.txt` (the table without colour) and one SVG per figure.
+    pub fn write(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let json = serde_json::to_string_pretty(&self.report).map_err(std::io::Error::other)?;
+        std::fs::write(dir.join("report.json"), json + "\n")?;
+        std::fs::write(dir.join("output.txt"), self.report.table(false))?;
+        for f in &self.figures {
+            std::fs::write(dir.join(format!("{}.svg", f.name)), &f.svg)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,92 @@
+"""The harness every script in this folder shares: the Python side of `measure`.
+
+A script calls `main(description, approaches, add_arguments)`. For each approach asked for
+(`--approach NAME`, repeatable; all when none is given) it makes one untimed warm-up call,
+fingerprints that result exactly like the Rust side (crates/measure/src/verify.rs), then times
+`--runs` calls with the garbage collector off during each call, as `timeit` does. It prints one
+JSON document on stdout: {"python": VERSION, "rows": [...]}. An approach whose package is
+missing raises Skip("numpy not installed") and becomes a skipped row, not a failure.
+"""
+
+import argparse
+import gc
+import json
+import sys
+import time
+
+MASK = (1 << 64) - 1
+
+
+class Skip(Exception):
+    """This approach cannot run here; the message says why."""
+
+
+def need(module):
+    """Import a third-party module or skip the approach that needs it."""
+    try:
+        return __import__(module)
+    except ImportError:
+        raise Skip(f"{module} not installed") from None
+
+
+def fingerprint(result):
+    """len, wrapping sum and position-weighted wrapping sum of a sequence of integers."""
+    try:
+        import numpy as np
+
+        a = np.asarray(result).astype(np.uint64, copy=False).ravel()
+        weights = np.arange(1, len(a) + 1, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            total = int(a.sum(dtype=np.uint64))
+            weighted = int((a * weights).sum(dtype=np.uint64))
+        return {"len": int(len(a)), "sum": total, "weighted": weighted}
+    except ImportError:
+        total = sum(result) & MASK
+        weighted = sum((i + 1) * x for i, x in enumerate(result)) & MASK
+        return {"len": len(result), "sum": total, "weighted": weighted}
+
+
+def measure(fn, runs):
+    result = fn()  # warm-up, never counted
+    fp = fingerprint(result)
+    del result
+    times = []
+    for _ in range(runs):
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            start = time.perf_counter()
+            result = fn()
+            times.append(time.perf_counter() - start)
+        finally:
+            if enabled:
+                gc.enable()
+        del result  # freeing happens outside the timed region, as on the Rust side
+    return times, fp
+
+
+def main(description, approaches, add_arguments=None):
+    """`approaches` maps a name to `make(args) -> callable`; `make` may raise Skip."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--runs", type=int, default=5, help="timed runs after one warm-up")
+    parser.add_argument("--approach", action="append", default=[], help="run only this (repeatable)")
+    if add_arguments:
+        add_arguments(parser)
+    args = parser.parse_args()
+    rows = []
+    for name in args.approach or list(approaches):
+        make = approaches.get(name)
+        if make is None:
+            rows.append({"approach": name, "skipped": f"no approach named {name!r}"})
+            continue
+        try:
+            times, fp = measure(make(args), args.runs)
+        except Skip as why:
+            rows.append({"approach": name, "skipped": str(why)})
+            continue
+        except MemoryError:
+            rows.append({"approach": name, "skipped": "out of memory"})
+            continue
+        rows.append({"approach": name, "times_s": times, "fingerprint": fp})
+    json.dump({"python": sys.version.split()[0], "rows": rows}, sys.stdout)
+    print()
