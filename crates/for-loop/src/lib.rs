@@ -5,6 +5,9 @@
 //! what every version pays whatever its style: asking the kernel for fresh memory (a page
 //! fault per 4 KiB page, unless it is asked for huge pages) and writing it at memory speed.
 
+use measure::report::{Kind, Lang, Report};
+use measure::units::{count, duration, ratio};
+
 // ANCHOR: push
 /// The talk's first slide: an empty list, one `append` per number.
 pub fn for_loop_push(n: u64) -> Vec<u64> {
@@ -116,6 +119,59 @@ pub fn refill(buffer: &mut [u64]) {
     buffer.fill(1);
 }
 // ANCHOR_END: limits
+
+/// The chapter's lesson in this run's own numbers, printed under the table.
+pub fn lessons(report: &Report) -> Vec<String> {
+    let median = |name: &str| report.row(name).and_then(|r| r.median_s);
+    let faults = |name: &str| report.row(name).and_then(|r| r.minor_faults);
+    let fastest = |allocating: bool| {
+        report
+            .results
+            .iter()
+            .filter(|r| r.lang == Lang::Rust && r.kind != Kind::Limit && r.verified == Some(true))
+            .filter(|r| !allocating || r.approach != "squares into a reused buffer")
+            .filter_map(|r| Some((r.approach.as_str(), r.median_s?)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+    };
+    let mut lines = Vec::new();
+    if let (Some(python), Some((name, best))) = (median("Python for-loop"), fastest(false)) {
+        lines.push(format!(
+            "Python's for-loop took {}; the fastest Rust approach ({name}) {}: {} faster.",
+            duration(python),
+            duration(best),
+            ratio(python / best)
+        ));
+    }
+    if let (Some(a), Some(b), Some(fa), Some(fb)) = (
+        median("fresh fill"),
+        median("fresh fill, huge pages"),
+        faults("fresh fill"),
+        faults("fresh fill, huge pages"),
+    ) {
+        lines.push(format!(
+            "Filling a fresh vector cost {} with {} page faults (4 KiB pages); with huge pages {} and {} faults.",
+            duration(a),
+            count(fa),
+            duration(b),
+            count(fb)
+        ));
+    }
+    if let (Some((name, best)), Some(limit)) = (fastest(true), median("fresh fill, huge pages")) {
+        lines.push(format!(
+            "The fastest approach that allocates its result ({name}, {}) takes {} the time of a plain fresh fill into huge pages: the loop is not the problem, memory is.",
+            duration(best),
+            ratio(best / limit)
+        ));
+        if let Some(numpy) = median("Python numpy") {
+            lines.push(format!(
+                "numpy's arange(N)**2 took {}: {} of that Rust approach's time.",
+                duration(numpy),
+                ratio(numpy / best)
+            ));
+        }
+    }
+    lines
+}
 
 /// Asks Linux to back a vector's spare capacity with transparent huge pages
 /// (`madvise(MADV_HUGEPAGE)`). Only advice: where the kernel declines, nothing changes.

@@ -59,6 +59,6 @@ fn main() -> ExitCode {
     );
     // ANCHOR_END: suite
 
-    suite.show_cpu().show_page_faults();
+    suite.show_cpu().show_page_faults().conclude(lessons);
     suite.main()
 }

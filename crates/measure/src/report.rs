@@ -340,8 +340,11 @@ impl Report {
         for f in &self.failures {
             out.push_str(&paint("31", &format!("failed: {}: {}\n", f.input, f.error)));
         }
+        if !self.notes.is_empty() {
+            out.push('\n');
+        }
         for n in &self.notes {
-            out.push_str(&format!("note: {n}\n"));
+            out.push_str(&format!("• {n}\n"));
         }
         out
     }

@@ -16,6 +16,7 @@ use crate::verify::{self, Fingerprint, Verify};
 
 type Body<'a> = Box<dyn FnMut() -> (Sample, Option<Fingerprint>) + 'a>;
 type Compare = fn(&Fingerprint, &Fingerprint) -> Result<(), String>;
+type Conclude<'a> = Box<dyn FnOnce(&Report) -> Vec<String> + 'a>;
 
 struct Entry<'a> {
     name: String,
@@ -35,6 +36,7 @@ pub struct Suite<'a> {
     columns: Columns,
     accounted: Option<(RunSummary, Vec<Failure>)>,
     notes: Vec<String>,
+    conclude: Option<Conclude<'a>>,
 }
 
 /// A finished run: the report and the figures drawn from it.
@@ -55,6 +57,7 @@ impl<'a> Suite<'a> {
             columns: Columns::default(),
             accounted: None,
             notes: Vec::new(),
+            conclude: None,
         }
     }
 
@@ -117,6 +120,13 @@ impl<'a> Suite<'a> {
     /// A line printed under the table.
     pub fn footnote(&mut self, note: impl Into<String>) -> &mut Self {
         self.notes.push(note.into());
+        self
+    }
+
+    /// Lines drawn from the finished report (the lesson in this run's own numbers), printed
+    /// under the table.
+    pub fn conclude(&mut self, f: impl FnOnce(&Report) -> Vec<String> + 'a) -> &mut Self {
+        self.conclude = Some(Box::new(f));
         self
     }
 
@@ -353,7 +363,7 @@ impl<'a> Suite<'a> {
         if selected.is_some() {
             self.notes.push(format!("only the approaches named with --approach ran, and the baseline \"{baseline_name}\""));
         }
-        let report = Report {
+        let mut report = Report {
             example: self.example,
             machine: Machine::detect(),
             workload: self.workload,
@@ -365,6 +375,10 @@ impl<'a> Suite<'a> {
             notes: self.notes,
             columns: self.columns,
         };
+        if let Some(conclude) = self.conclude.take() {
+            let lines = conclude(&report);
+            report.notes.extend(lines);
+        }
         let figures = vec![svg::approaches_chart(&report)];
         Ok(Outcome { report, figures })
     }
