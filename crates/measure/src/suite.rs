@@ -488,3 +488,132 @@ impl Outcome {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn common(args: &[&str]) -> Common {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            common: Common,
+        }
+        let mut argv = vec!["test"];
+        argv.extend_from_slice(args);
+        Cli::parse_from(argv).common
+    }
+
+    fn squares(n: u64) -> Vec<u64> {
+        (0..n).map(|i| i * i).collect()
+    }
+
+    #[test]
+    fn verifies_every_approach_and_takes_ratios_from_the_same_run() {
+        let c = common(&["--runs", "2", "--no-python"]);
+        let mut calls = 0;
+        let mut suite = Suite::new("t", Workload::new("squares", 1000, "numbers"), &c);
+        suite.baseline("base", || squares(1000));
+        suite.approach("good", || {
+            calls += 1;
+            squares(1000)
+        });
+        suite.approach("wrong order", || {
+            let mut v = squares(1000);
+            v.reverse();
+            v
+        });
+        suite.approach_in("in place", vec![0u64; 1000], |b| {
+            for (i, x) in b.iter_mut().enumerate() {
+                *x = (i * i) as u64;
+            }
+        });
+        suite.limit("fill", || vec![1u64; 1000]);
+        let report = suite.run().unwrap().report;
+        assert_eq!(calls, 3, "one warm-up and two timed runs");
+        let row = |n: &str| report.row(n).unwrap().clone();
+        assert_eq!(row("base").verified, Some(true));
+        assert_eq!(row("base").speedup_vs_baseline, Some(1.0));
+        assert_eq!(row("good").verified, Some(true));
+        assert_eq!(row("good").runs, 2);
+        assert_eq!(row("in place").verified, Some(true));
+        assert_eq!(row("wrong order").verified, Some(false));
+        assert!(row("wrong order").verify_error.unwrap().contains("differs"));
+        assert_eq!(row("fill").verified, None);
+        assert_eq!(row("fill").kind, Kind::Limit);
+        let t = row("good").throughput.unwrap();
+        assert_eq!(t.unit, "numbers/s");
+        assert!((t.value - 1000.0 / row("good").median_s.unwrap()).abs() < 1e-6);
+        assert_eq!(report.exit_code(), 1, "a wrong result fails the run");
+        // Limits come last in the table, the rest in registration order.
+        let names: Vec<_> = report.results.iter().map(|r| r.approach.as_str()).collect();
+        assert_eq!(names, ["base", "good", "wrong order", "in place", "fill"]);
+    }
+
+    #[test]
+    fn selection_runs_the_baseline_and_the_named_approaches_only() {
+        let c = common(&["--runs", "1", "--approach", "B two"]);
+        let mut suite = Suite::new("t", Workload::new("w", 10, "items"), &c);
+        suite.baseline("a one", || squares(10));
+        suite.approach("b two", || squares(10));
+        suite.approach("c three", || squares(10));
+        let report = suite.run().unwrap().report;
+        let names: Vec<_> = report.results.iter().map(|r| r.approach.as_str()).collect();
+        assert_eq!(names, ["a one", "b two"]);
+        assert!(report.notes[0].contains("--approach"));
+
+        let c = common(&["--approach", "nope"]);
+        let mut suite = Suite::new("t", Workload::new("w", 10, "items"), &c);
+        suite.baseline("a", || squares(10));
+        let err = suite.run().err().unwrap();
+        assert!(err.0.contains("unknown approach 'nope'"), "{err}");
+    }
+
+    #[test]
+    fn failures_are_accounted_and_fail_the_run() {
+        let c = common(&["--runs", "1"]);
+        let mut suite = Suite::new("t", Workload::new("w", 3, "images"), &c);
+        suite.baseline("a", || squares(3));
+        suite.account(
+            3,
+            vec![Failure {
+                input: "x.jpeg".into(),
+                error: "truncated".into(),
+            }],
+        );
+        suite.conclude(|r| vec![format!("{} rows", r.results.len())]);
+        let out = suite.run().unwrap();
+        assert_eq!(
+            out.report.summary,
+            RunSummary {
+                total: 3,
+                done: 2,
+                failed: 1
+            }
+        );
+        assert_eq!(out.report.exit_code(), 1);
+        assert_eq!(out.report.notes, ["1 rows"]);
+        let table = out.report.table(false);
+        assert!(table.contains("failed: x.jpeg: truncated"), "{table}");
+        assert!(
+            table.contains("images: 3 total, 2 done, 1 failed"),
+            "{table}"
+        );
+        assert!(!table.contains('\x1b'));
+        assert!(out.figures[0].svg.contains("<svg") && out.figures[0].svg.contains("a (baseline)"));
+    }
+
+    #[test]
+    fn listing_names_every_row() {
+        let c = common(&[]);
+        let mut suite = Suite::new("t", Workload::new("w", 1, "items"), &c);
+        suite.baseline("for-loop + push", || squares(1));
+        suite.limit("fresh fill", || 0);
+        suite.python(PythonScript::new("squares.py", &["numpy"]));
+        let listing = suite.listing();
+        assert!(listing.contains("for-loop-push"), "{listing}");
+        assert!(listing.contains("fresh fill (limit)"), "{listing}");
+        assert!(listing.contains("Python numpy (python)"), "{listing}");
+    }
+}
