@@ -30,7 +30,24 @@ def need(module):
 
 
 def fingerprint(result):
-    """len, wrapping sum and position-weighted wrapping sum of a sequence of integers."""
+    """The same summary as crates/measure/src/verify.rs.
+
+    A float scalar: {"value"}. A float array: len, sum and sum of absolute values (float64).
+    A sequence of integers: len, wrapping sum and position-weighted wrapping sum (mod 2**64).
+    """
+    if isinstance(result, (float, int)) and not isinstance(result, bool):
+        return {"value": result}
+    if hasattr(result, "dtype") and result.dtype.kind == "f":
+        import numpy as np
+
+        a = np.asarray(result, dtype=np.float64).ravel()
+        if a.ndim == 0 or a.shape == ():
+            return {"value": float(a)}
+        return {"len": int(len(a)), "sum": float(a.sum()), "l1": float(np.abs(a).sum())}
+    if isinstance(result, list) and result and isinstance(result[0], float):
+        return {"len": len(result), "sum": float(sum(result)), "l1": float(sum(abs(x) for x in result))}
+    if hasattr(result, "dtype") and result.shape == ():
+        return {"value": result.item()}
     try:
         import numpy as np
 

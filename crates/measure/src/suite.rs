@@ -15,7 +15,7 @@ use crate::svg::{self, Figure};
 use crate::verify::{self, Fingerprint, Verify};
 
 type Body<'a> = Box<dyn FnMut() -> (Sample, Option<Fingerprint>) + 'a>;
-type Compare = fn(&Fingerprint, &Fingerprint) -> Result<(), String>;
+type Compare<'a> = Box<dyn Fn(&Fingerprint, &Fingerprint) -> Result<(), String> + 'a>;
 type Conclude<'a> = Box<dyn FnOnce(&Report) -> Vec<String> + 'a>;
 
 struct Entry<'a> {
@@ -32,7 +32,7 @@ pub struct Suite<'a> {
     common: Common,
     entries: Vec<Entry<'a>>,
     python: Vec<PythonScript>,
-    compare: Compare,
+    compare: Compare<'a>,
     columns: Columns,
     accounted: Option<(RunSummary, Vec<Failure>)>,
     notes: Vec<String>,
@@ -53,7 +53,7 @@ impl<'a> Suite<'a> {
             common: common.clone(),
             entries: Vec::new(),
             python: Vec::new(),
-            compare: verify::exact,
+            compare: Box::new(verify::exact),
             columns: Columns::default(),
             accounted: None,
             notes: Vec::new(),
@@ -136,9 +136,13 @@ impl<'a> Suite<'a> {
         self
     }
 
-    /// Replace exact fingerprint equality (floating-point reductions need a tolerance).
-    pub fn compare_with(&mut self, compare: Compare) -> &mut Self {
-        self.compare = compare;
+    /// Replace exact fingerprint equality, e.g. by [`verify::within`] for floating-point
+    /// results whose summation order differs between approaches.
+    pub fn compare_with(
+        &mut self,
+        compare: impl Fn(&Fingerprint, &Fingerprint) -> Result<(), String> + 'a,
+    ) -> &mut Self {
+        self.compare = Box::new(compare);
         self
     }
 
