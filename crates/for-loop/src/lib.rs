@@ -38,7 +38,8 @@ pub fn iter_map_collect(n: u64) -> Vec<u64> {
 // ANCHOR_END: collect
 
 // ANCHOR: fill
-/// numpy's style: allocate the whole (zeroed) array, then one pass writes every element.
+/// numpy's style: allocate the whole (zeroed) array,
+/// then one pass writes every element.
 pub fn fill_zeroed(n: u64) -> Vec<u64> {
     let mut squares = vec![0u64; n as usize];
     for (i, square) in squares.iter_mut().enumerate() {
@@ -50,8 +51,9 @@ pub fn fill_zeroed(n: u64) -> Vec<u64> {
 // ANCHOR_END: fill
 
 // ANCHOR: huge_pages
-/// What numpy does for large arrays: ask the kernel for 2 MiB pages before touching the
-/// memory, so 80 MB arrive in ~40 page faults instead of ~19,500.
+/// What numpy does for large arrays: ask the kernel for 2 MiB pages
+/// before touching the memory, so 80 MB arrive in a few hundred page faults
+/// instead of ~19,500.
 pub fn collect_huge_pages(n: u64) -> Vec<u64> {
     let mut squares = Vec::with_capacity(n as usize);
     advise_huge_pages(&mut squares);
@@ -61,9 +63,10 @@ pub fn collect_huge_pages(n: u64) -> Vec<u64> {
 // ANCHOR_END: huge_pages
 
 // ANCHOR: running_sums
-/// The loop rewritten for the machine: `(i + 8)² = i² + 16·i + 64`, so eight running sums
-/// replace every multiply with an add, and each block of eight squares is stored at once.
-/// Huge pages as above; the result is written straight into the vector's spare capacity.
+/// The loop rewritten for the machine: `(i + 8)² = i² + 16·i + 64`,
+/// so eight running sums replace every multiply with an add,
+/// and each block of eight squares is stored at once. Huge pages as above;
+/// the result is written straight into the vector's spare capacity.
 pub fn running_sums_huge_pages(n: u64) -> Vec<u64> {
     let len = n as usize;
     let mut squares = Vec::with_capacity(len);
@@ -101,7 +104,8 @@ pub fn squares_into(buffer: &mut [u64]) {
 // ANCHOR_END: in_place
 
 // ANCHOR: limits
-/// The limit for an approach that allocates its result: a fresh vector, filled with a constant.
+/// The limit for an approach that allocates its result:
+/// a fresh vector, filled with a constant.
 pub fn fresh_fill(n: u64) -> Vec<u64> {
     vec![1u64; n as usize]
 }
@@ -114,7 +118,8 @@ pub fn fresh_fill_huge_pages(n: u64) -> Vec<u64> {
     filled
 }
 
-/// No allocation at all: rewrite a buffer whose pages are already mapped (memory bandwidth).
+/// No allocation at all: rewrite a buffer whose pages are already mapped
+/// (memory bandwidth).
 pub fn refill(buffer: &mut [u64]) {
     buffer.fill(1);
 }
