@@ -466,11 +466,11 @@ impl Outcome {
         } else {
             print!("{}", self.report.table(std::io::stdout().is_terminal()));
         }
-        if let Some(dir) = &common.out {
-            if let Err(e) = self.write(dir) {
-                eprintln!("error: cannot write the report into {}: {e}", dir.display());
-                return ExitCode::from(1);
-            }
+        if let Some(dir) = &common.out
+            && let Err(e) = self.write(dir)
+        {
+            eprintln!("error: cannot write the report into {}: {e}", dir.display());
+            return ExitCode::from(1);
         }
         for row in &self.report.results {
             if let Some(e) = &row.verify_error {
