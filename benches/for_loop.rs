@@ -6,8 +6,11 @@ use for_loop::*;
 use std::hint::black_box;
 use std::time::Duration;
 
+/// An approach of the chapter: how many squares in, the vector out.
+type Approach = fn(u64) -> Vec<u64>;
+
 fn squares(c: &mut Criterion) {
-    let approaches: [(&str, fn(u64) -> Vec<u64>); 8] = [
+    let approaches: [(&str, Approach); 8] = [
         ("for-loop + push", for_loop_push),
         ("for-loop + with_capacity", for_loop_with_capacity),
         ("iter().map().collect()", iter_map_collect),
