@@ -16,6 +16,7 @@
 //! ```
 
 pub mod cli;
+pub mod document;
 pub mod machine;
 pub mod probe;
 pub mod progress;
@@ -27,6 +28,7 @@ pub mod units;
 pub mod verify;
 
 pub use cli::{Common, UsageError};
+pub use document::Document;
 pub use machine::Machine;
 pub use probe::{Probe, Sample, Spread};
 pub use python::PythonScript;
