@@ -1,0 +1,362 @@
+//! The real `simd-jit` binary, run the way a reader runs it.
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn simd_jit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_simd-jit"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn json(args: &[&str]) -> Value {
+    let out = simd_jit(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("--json prints one JSON document and nothing else")
+}
+
+/// Small and quick: no Python, one timed run, small arrays.
+const SMALL: [&str; 7] = [
+    "--no-python",
+    "--runs",
+    "1",
+    "--n",
+    "20003",
+    "--n-cache",
+    "1000",
+];
+
+fn part<'a>(doc: &'a Value, slug: &str) -> &'a Value {
+    doc["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["part"] == slug)
+        .unwrap_or_else(|| panic!("no part {slug}"))
+        .get("report")
+        .unwrap()
+}
+
+fn rows(report: &Value) -> &Vec<Value> {
+    report["results"].as_array().unwrap()
+}
+
+#[test]
+fn every_rust_row_of_every_part_is_verified() {
+    let mut args = vec!["--json"];
+    args.extend(SMALL);
+    let doc = json(&args);
+    assert_eq!(doc["example"], "simd-jit");
+    let slugs: Vec<_> = doc["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["part"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        slugs,
+        [
+            "sum-of-squares-in-cache",
+            "sum-of-squares-out-of-cache",
+            "axpy-in-cache",
+            "axpy-out-of-cache",
+            "jit-compile",
+            "jit-in-cache",
+            "jit-out-of-cache",
+        ]
+    );
+    for slug in slugs {
+        let report = part(&doc, slug);
+        assert_eq!(report["example"], "simd-jit");
+        assert_eq!(report["summary"]["failed"], 0);
+        for row in rows(report) {
+            let name = row["approach"].as_str().unwrap();
+            match (row["lang"].as_str(), row["kind"].as_str()) {
+                (Some("python"), _) => assert_eq!(row["skipped"], "--no-python", "{slug}: {name}"),
+                (_, Some("limit")) => assert!(row.get("verified").is_none(), "{slug}: {name}"),
+                _ => {
+                    assert_eq!(row["verified"], true, "{slug}: {name}: {row}");
+                    assert!(row["median_s"].as_f64().unwrap() > 0.0);
+                }
+            }
+        }
+    }
+    // In-cache parts repeat the kernel: 20,003 elements over arrays of 1,000 → 21 passes.
+    let in_cache = part(&doc, "sum-of-squares-in-cache");
+    assert_eq!(in_cache["workload"]["repeats"], 21);
+    assert_eq!(in_cache["workload"]["items"], 4 * 1000 * 21);
+    let gbps = &rows(in_cache)[0]["throughput"]["unit"];
+    assert_eq!(gbps, "B/s");
+    // The JIT parts have every row the issue asks for.
+    let jit = part(&doc, "jit-out-of-cache");
+    for name in [
+        "interpreter, a tree walk per element",
+        "Cranelift JIT, warm call",
+        "Cranelift JIT + rayon",
+        "Rust, ahead of time",
+        "copy the same bytes, one core",
+    ] {
+        assert!(rows(jit).iter().any(|r| r["approach"] == name), "{name}");
+    }
+    let compile = part(&doc, "jit-compile");
+    assert!(rows(compile).iter().any(|r| r["approach"]
+        == "Cranelift: JIT set-up + compile + first call"
+        && r["verified"] == true));
+    // The size sweep: one series per kernel, one point per size.
+    let sweep = &doc["sweep"];
+    let sizes = sweep["sizes_bytes"].as_array().unwrap().len();
+    assert!(sizes >= 10);
+    for s in sweep["series"].as_array().unwrap() {
+        assert_eq!(s["gb_per_s"].as_array().unwrap().len(), sizes);
+    }
+}
+
+#[test]
+fn out_writes_every_table_the_reports_and_the_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["--out", dir.path().to_str().unwrap()];
+    args.extend(SMALL);
+    let out = simd_jit(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("output.txt")).unwrap();
+    assert_eq!(
+        text, stdout,
+        "output.txt is what a terminal-less run prints"
+    );
+    assert!(!text.contains('\x1b'));
+    for needle in [
+        "scalar loop, in order (baseline)",
+        "limit: read the same bytes, one core",
+        "GB/s",
+        "interpreter, a tree walk per element (baseline)",
+        "GB/s against array size",
+        "(target: under 10 ms",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["parts"].as_array().unwrap().len(), 7);
+    let sweep = std::fs::read_to_string(dir.path().join("sweep.svg")).unwrap();
+    assert!(sweep.starts_with("<svg") && sweep.contains("explicit SIMD"));
+    for slug in [
+        "sum-of-squares-in-cache",
+        "axpy-out-of-cache",
+        "jit-compile",
+        "jit-out-of-cache",
+    ] {
+        let sub = dir.path().join(slug);
+        let table = std::fs::read_to_string(sub.join("output.txt")).unwrap();
+        assert!(
+            text.contains(&table),
+            "{slug}'s table is part of output.txt"
+        );
+        let svg = std::fs::read_to_string(sub.join("time.svg")).unwrap();
+        assert!(svg.starts_with("<svg"), "{slug}");
+        assert!(sub.join("report.json").is_file());
+    }
+}
+
+#[test]
+fn bad_expressions_get_a_caret_and_exit_2() {
+    let deep_minus = format!("{}x", "-".repeat(100_000));
+    let deep_parens = format!("{}x", "(".repeat(100_000));
+    let cases: Vec<(String, &str)> = vec![
+        ("".into(), "error: empty expression at column 1"),
+        (
+            "(x + 1".into(),
+            "error: unclosed '(': no ')' matches it at column 1",
+        ),
+        ("x + 1)".into(), "error: unmatched ')' at column 6"),
+        ("x + y".into(), "error: unknown name 'y' at column 5"),
+        (
+            "x*x + 3*x - 1 garbage".into(),
+            "error: unexpected 'garbage' after a complete expression at column 15",
+        ),
+        (
+            "1e999 * x".into(),
+            "error: number 1e999 is out of range for f64 at column 1",
+        ),
+        (deep_minus, "error: nesting deeper than 256 at column 257"),
+        (deep_parens, "error: nesting deeper than 256 at column 257"),
+    ];
+    for (expr, first_line) in cases {
+        let out = simd_jit(&["jit", "--no-python", &format!("--expr={expr}")]);
+        assert_eq!(out.status.code(), Some(2), "{first_line}");
+        assert!(out.stdout.is_empty(), "nothing runs: {first_line}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines[0], first_line);
+        assert_eq!(lines.len(), 3, "{stderr}");
+        // The caret sits under the column the first line names.
+        let column: usize = first_line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert_eq!(
+            lines[2],
+            format!("  {}^", " ".repeat(column - 1)),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn the_caret_display_for_the_issue_example() {
+    let out = simd_jit(&["--expr", "x + y"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: unknown name 'y' at column 5\n  x + y\n      ^\n"
+    );
+}
+
+#[test]
+fn division_by_zero_follows_ieee() {
+    let doc = json(&[
+        "jit",
+        "--json",
+        "--no-python",
+        "--runs",
+        "1",
+        "--n",
+        "1000",
+        "--expr",
+        "1/(x - x) + sqrt(x)",
+    ]);
+    for slug in ["jit-compile", "jit-in-cache", "jit-out-of-cache"] {
+        for row in rows(part(&doc, slug)) {
+            if row["lang"] == "rust" && row["kind"] != "limit" {
+                assert_eq!(row["verified"], true, "{slug}: {row}");
+            }
+        }
+        // Not the default expression: no ahead-of-time row, and the table says why.
+        assert!(
+            rows(part(&doc, slug))
+                .iter()
+                .all(|r| r["approach"] != "Rust, ahead of time")
+        );
+    }
+    let notes = part(&doc, "jit-out-of-cache")["notes"].to_string();
+    assert!(notes.contains("default expression only"), "{notes}");
+}
+
+#[test]
+fn python_rows_are_measured_and_verified_or_say_why_not() {
+    let doc = json(&[
+        "jit",
+        "--json",
+        "--runs",
+        "1",
+        "--n",
+        "2000",
+        "--approach",
+        "Python numpy",
+        "--approach",
+        "python-numba-warm-call",
+    ]);
+    let report = part(&doc, "jit-out-of-cache");
+    let python: Vec<_> = rows(report)
+        .iter()
+        .filter(|r| r["lang"] == "python")
+        .collect();
+    assert_eq!(python.len(), 2);
+    for row in python {
+        if let Some(why) = row["skipped"].as_str() {
+            assert!(
+                why.contains("not found") || why.contains("not installed"),
+                "{why}"
+            );
+        } else {
+            assert_eq!(row["verified"], true, "{row}");
+        }
+    }
+    // Parts with none of the named approaches do not run.
+    assert!(
+        doc["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["part"] != "jit-compile")
+    );
+}
+
+#[test]
+fn list_names_every_row_of_every_part() {
+    let out = simd_jit(&["--list"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for name in [
+        "[sum-of-squares-in-cache]",
+        "[jit-out-of-cache]",
+        "explicit SIMD, run-time dispatch",
+        "blocks of 16, recompiled for AVX2",
+        "Cranelift JIT, warm call",
+        "Python numba first call, fresh process",
+        "read the same bytes, all cores (limit)",
+    ] {
+        assert!(text.contains(name), "{name} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn bad_arguments_get_one_line_and_exit_2() {
+    let out = simd_jit(&["--approach", "while-loop"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("error: unknown approach 'while-loop'"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1);
+    for bad in [
+        &["--n", "0"][..],
+        &["--n", "-5"],
+        &["--n-cache", "8"],
+        &["--runs", "0"],
+        &["gpu"],
+        &["--bogus"],
+    ] {
+        assert_eq!(simd_jit(bad).status.code(), Some(2), "{bad:?}");
+    }
+}
+
+#[test]
+fn dump_code_writes_the_machine_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("code.bin");
+    let out = simd_jit(&["jit", "--list", "--dump-code", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(std::fs::metadata(&file).unwrap().len() > 32);
+}
+
+#[test]
+fn help_explains_every_flag() {
+    let out = simd_jit(&["--help"]);
+    let help = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "[PART]",
+        "simd",
+        "--n ",
+        "--n-cache",
+        "--expr",
+        "--dump-code",
+        "--quick",
+        "--runs",
+        "--json",
+        "--out",
+        "--approach",
+        "--list",
+        "--no-python",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help:\n{help}");
+    }
+}
