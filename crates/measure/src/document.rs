@@ -2,6 +2,7 @@
 //! output: text printed as it happens (headings, lines, tables), one JSON document with
 //! `--json`, and with `--out DIR` the files the book includes: `report.json`, `output.txt`
 //! (everything printed, no colour), one `PART.txt` per part, and every figure as `NAME.svg`.
+//! Each report in the JSON names the part it was reported in (`"part": KEY`).
 //! A single-suite example needs none of this: [`crate::Suite::main`] does it all.
 
 use crate::{Common, Figure, Machine, Report};
@@ -26,7 +27,8 @@ pub struct Document {
 struct State {
     /// The text of each part so far: (part key, text).
     parts: Vec<(String, String)>,
-    reports: Vec<Report>,
+    /// Each suite's report, with the key of the part it was reported in.
+    reports: Vec<(String, Report)>,
     figures: Vec<Figure>,
     extra: serde_json::Map<String, Value>,
     /// Some input failed or some result did not verify.
@@ -59,17 +61,20 @@ impl Document {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Starts a part: a heading underlined, then its lines.
+    /// Starts a part: a heading underlined, then its lines. With an empty heading nothing is
+    /// printed: `key` only names the part's `KEY.txt` and tags its reports.
     pub fn part(&self, key: &str, heading: &str) {
         let mut state = self.state();
         let mut text = String::new();
-        if !state.parts.is_empty() {
+        if !heading.is_empty() {
+            if !state.parts.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(heading);
+            text.push('\n');
+            text.push_str(&"═".repeat(heading.chars().count()));
             text.push('\n');
         }
-        text.push_str(heading);
-        text.push('\n');
-        text.push_str(&"═".repeat(heading.chars().count()));
-        text.push('\n');
         self.emit(&text);
         state.parts.push((key.to_string(), text));
     }
@@ -85,7 +90,8 @@ impl Document {
         }
     }
 
-    /// A suite's table (coloured on a terminal) and its report for the JSON.
+    /// A suite's table (coloured on a terminal; after a blank line unless it is the first
+    /// thing printed) and its report for the JSON.
     pub fn report(&self, report: Report) {
         let plain = report.table(false);
         let shown = if self.color {
@@ -94,8 +100,13 @@ impl Document {
             plain.clone()
         };
         let mut state = self.state();
-        self.emit(&format!("\n{shown}"));
-        let text = format!("\n{plain}");
+        let gap = if state.parts.iter().all(|(_, t)| t.is_empty()) {
+            ""
+        } else {
+            "\n"
+        };
+        self.emit(&format!("{gap}{shown}"));
+        let text = format!("{gap}{plain}");
         match state.parts.last_mut() {
             Some((_, t)) => t.push_str(&text),
             None => state.parts.push((String::new(), text)),
@@ -103,16 +114,37 @@ impl Document {
         if report.exit_code() != 0 {
             state.failed = true;
         }
+        let key = state
+            .parts
+            .last()
+            .map(|(k, _)| k.clone())
+            .unwrap_or_default();
         for row in &report.results {
             if let Some(e) = &row.verify_error {
-                state.errors.push(format!("error: {}: {e}", row.approach));
+                let part = if key.is_empty() {
+                    String::new()
+                } else {
+                    format!("{key}: ")
+                };
+                state
+                    .errors
+                    .push(format!("error: {part}{}: {e}", row.approach));
             }
         }
-        state.reports.push(report);
+        state.reports.push((key, report));
     }
 
     pub fn figure(&self, figure: Figure) {
         self.state().figures.push(figure);
+    }
+
+    /// A suite's figures (`Outcome::figures`), each renamed `PREFIX-NAME`, so that two suites'
+    /// `time.svg` do not overwrite each other.
+    pub fn figures(&self, prefix: &str, figures: Vec<Figure>) {
+        for mut f in figures {
+            f.name = format!("{prefix}-{}", f.name);
+            self.figure(f);
+        }
     }
 
     /// A part's record that is not a suite's report (`as_completed`), under `key` in the JSON.
@@ -140,19 +172,30 @@ impl Document {
         state.parts.iter().map(|(_, t)| t.as_str()).collect()
     }
 
-    /// The JSON document: `{"example": NAME, "machine", "parts": [report...], ...}`.
+    /// The JSON document: `{"example": NAME, "machine", "parts": [report...], ...}`; each
+    /// report also has `"part": KEY` when it was reported in a part with a key.
     pub fn json(&self) -> Value {
         let state = self.state();
+        let reports: Vec<Value> = state
+            .reports
+            .iter()
+            .map(|(key, report)| {
+                let mut value = serde_json::to_value(report).unwrap_or(Value::Null);
+                if let Some(object) = value.as_object_mut()
+                    && !key.is_empty()
+                {
+                    object.insert("part".into(), json!(key));
+                }
+                value
+            })
+            .collect();
         let mut doc = serde_json::Map::new();
         doc.insert("example".into(), json!(self.example));
         doc.insert(
             "machine".into(),
             serde_json::to_value(Machine::detect()).unwrap_or(Value::Null),
         );
-        doc.insert(
-            "parts".into(),
-            serde_json::to_value(&state.reports).unwrap_or(Value::Null),
-        );
+        doc.insert("parts".into(), Value::Array(reports));
         for (k, v) in &state.extra {
             doc.insert(k.clone(), v.clone());
         }
@@ -203,5 +246,80 @@ impl Document {
             eprintln!("{e}");
         }
         ExitCode::from(if state.failed { 1 } else { 0 })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Suite, Workload};
+
+    fn report() -> Report {
+        let common = Common {
+            runs: Some(1),
+            no_python: true,
+            ..Common::default()
+        };
+        let mut suite = Suite::new("t", Workload::new("sum", 10, "numbers"), &common);
+        suite.baseline("sum", || (0..10u64).sum::<u64>());
+        match suite.run() {
+            Ok(outcome) => outcome.report,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn headed_parts_are_underlined_and_tables_follow_a_blank_line() {
+        let doc = Document::silent("t");
+        doc.part("one", "One");
+        doc.line("a line");
+        doc.report(report());
+        let text = doc.text();
+        assert!(text.starts_with("One\n═══\na line\n\nt · sum"), "{text}");
+        assert_eq!(doc.json()["parts"][0]["part"], "one");
+    }
+
+    #[test]
+    fn parts_without_a_heading_print_only_their_tables() {
+        let doc = Document::silent("t");
+        doc.part("first", "");
+        doc.report(report());
+        doc.part("second", "");
+        doc.report(report());
+        let text = doc.text();
+        assert!(
+            text.starts_with("t · sum"),
+            "no heading, no blank line first:\n{text}"
+        );
+        let table = report().table(false);
+        assert_eq!(text.matches("t · sum").count(), 2);
+        assert!(text.contains(&format!("\n\n{}", table.lines().next().unwrap_or(""))));
+        let json = doc.json();
+        let keys: Vec<&Value> = json["parts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| &p["part"])
+            .collect();
+        assert_eq!(keys, [&json!("first"), &json!("second")]);
+        assert_eq!(
+            json["parts"][0]["example"], "t",
+            "the report's own fields stay"
+        );
+    }
+
+    #[test]
+    fn a_suites_figures_are_named_after_it() {
+        let doc = Document::silent("t");
+        let figure = |name: &str| Figure {
+            name: name.into(),
+            svg: "<svg/>".into(),
+        };
+        doc.figures("a", vec![figure("time")]);
+        doc.figures("b", vec![figure("time")]);
+        let dir = std::env::temp_dir().join(format!("measure-document-{}", std::process::id()));
+        doc.write(&dir).unwrap();
+        assert!(dir.join("a-time.svg").is_file() && dir.join("b-time.svg").is_file());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

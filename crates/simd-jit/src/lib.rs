@@ -6,8 +6,10 @@
 //!   tree-walking interpreter for it (the CPython analogue) and a Cranelift JIT that compiles
 //!   the whole loop over an array (the `@njit` analogue); [`aot`] is the default expression
 //!   written in Rust;
-//! - [`data`] the inputs and the checks, [`sweep`] GB/s against array size, [`multi`] and
-//!   [`lessons`] the report of a run with several parts, [`cache`] the CPU's cache sizes.
+//! - [`suites`] the table of each part (what is measured, how results are checked),
+//!   [`parts`] the binary's machinery (which parts run, on which arrays, `--list` and
+//!   `--approach` across them), [`lessons`] the lines under each table, [`data`] the inputs
+//!   and the checks, [`sweep`] GB/s against array size, [`cache`] the CPU's cache sizes.
 
 pub mod aot;
 pub mod cache;
@@ -16,6 +18,7 @@ pub mod expr;
 pub mod interp;
 pub mod jit;
 pub mod lessons;
-pub mod multi;
+pub mod parts;
 pub mod simd;
+pub mod suites;
 pub mod sweep;

@@ -31,6 +31,7 @@ const SMALL: [&str; 7] = [
     "1000",
 ];
 
+/// The report of one part: each names its part (`"part": slug`).
 fn part<'a>(doc: &'a Value, slug: &str) -> &'a Value {
     doc["parts"]
         .as_array()
@@ -38,8 +39,6 @@ fn part<'a>(doc: &'a Value, slug: &str) -> &'a Value {
         .iter()
         .find(|p| p["part"] == slug)
         .unwrap_or_else(|| panic!("no part {slug}"))
-        .get("report")
-        .unwrap()
 }
 
 fn rows(report: &Value) -> &Vec<Value> {
@@ -148,23 +147,33 @@ fn out_writes_every_table_the_reports_and_the_figures() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
             .unwrap();
     assert_eq!(report["parts"].as_array().unwrap().len(), 7);
+    assert_eq!(report["exit_code"], 0);
     let sweep = std::fs::read_to_string(dir.path().join("sweep.svg")).unwrap();
     assert!(sweep.starts_with("<svg") && sweep.contains("explicit SIMD"));
+    let sweep = std::fs::read_to_string(dir.path().join("sweep.txt")).unwrap();
+    assert!(sweep.starts_with("sum of squares: GB/s against array size"));
+    // Per part: its table alone as PART.txt (what the chapter includes) and its figure.
     for slug in [
         "sum-of-squares-in-cache",
         "axpy-out-of-cache",
         "jit-compile",
         "jit-out-of-cache",
     ] {
-        let sub = dir.path().join(slug);
-        let table = std::fs::read_to_string(sub.join("output.txt")).unwrap();
+        let table = std::fs::read_to_string(dir.path().join(format!("{slug}.txt"))).unwrap();
+        assert!(table.starts_with("simd-jit · "), "{slug}: {table}");
         assert!(
             text.contains(&table),
             "{slug}'s table is part of output.txt"
         );
-        let svg = std::fs::read_to_string(sub.join("time.svg")).unwrap();
+        let svg = std::fs::read_to_string(dir.path().join(format!("{slug}-time.svg"))).unwrap();
         assert!(svg.starts_with("<svg"), "{slug}");
-        assert!(sub.join("report.json").is_file());
+        assert!(
+            report["parts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["part"] == slug)
+        );
     }
 }
 
