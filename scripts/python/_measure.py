@@ -63,7 +63,13 @@ def fingerprint(result):
         return {"len": len(result), "sum": total, "weighted": weighted}
 
 
-def measure(fn, runs):
+def measure(fn, runs, fingerprint=None):
+    """One untimed warm-up call, then `runs` timed calls; returns (times, fingerprint).
+
+    `fingerprint` replaces the default summary where the Rust side compares another one
+    (bit patterns of floats, per-image means compared with a tolerance...).
+    """
+    fingerprint = fingerprint or globals()["fingerprint"]
     result = fn()  # warm-up, never counted
     fp = fingerprint(result)
     del result
@@ -82,8 +88,9 @@ def measure(fn, runs):
     return times, fp
 
 
-def main(description, approaches, add_arguments=None):
-    """`approaches` maps a name to `make(args) -> callable`; `make` may raise Skip."""
+def main(description, approaches, add_arguments=None, fingerprint=None):
+    """`approaches` maps a name to `make(args) -> callable`; `make` may raise Skip.
+    `fingerprint`: see `measure`."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--runs", type=int, default=5, help="timed runs after one warm-up")
     parser.add_argument("--approach", action="append", default=[], help="run only this (repeatable)")
@@ -97,7 +104,7 @@ def main(description, approaches, add_arguments=None):
             rows.append({"approach": name, "skipped": f"no approach named {name!r}"})
             continue
         try:
-            times, fp = measure(make(args), args.runs)
+            times, fp = measure(make(args), args.runs, fingerprint)
         except Skip as why:
             rows.append({"approach": name, "skipped": str(why)})
             continue

@@ -346,7 +346,7 @@ def main():
             elif name in approaches:
                 fn = approaches[name]()
                 if bits:
-                    times, fp = measure_bits(fn, args.runs)
+                    times, fp = measure(fn, args.runs, bits_fingerprint)
                 else:
                     times, fp = measure(fn, args.runs)
             else:
@@ -361,26 +361,6 @@ def main():
         rows.append({"approach": name, "times_s": times, "fingerprint": fp})
     json.dump({"python": sys.version.split()[0], "rows": rows}, sys.stdout)
     print()
-
-
-def measure_bits(fn, runs):
-    """_measure.measure, with the bit-for-bit fingerprint of crates/simd-jit/src/data.rs."""
-    result = fn()  # warm-up, never counted
-    fp = bits_fingerprint(result)
-    del result
-    times = []
-    for _ in range(runs):
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            start = time.perf_counter()
-            result = fn()
-            times.append(time.perf_counter() - start)
-        finally:
-            if enabled:
-                gc.enable()
-        del result
-    return times, fp
 
 
 if __name__ == "__main__":
