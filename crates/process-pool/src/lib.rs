@@ -14,6 +14,10 @@
 //!   drop comes from a panic); on Linux a worker dies with its parent (`PR_SET_PDEATHSIG`), and
 //!   every worker exits when its stdin ends.
 //!
+//! The `process-pool` binary's own machinery lives here too, so that its `main` reads like the
+//! slide: [`parts`] (the command line resolved, `--list`/`--approach`, the three parts),
+//! [`suites`] (the measured rows and their lessons) and [`selftest`] (the tests' hook).
+//!
 //! ```no_run
 //! use process_pool::{ProcessPool, Registry, TaskFn, as_completed};
 //!
@@ -40,7 +44,9 @@ pub mod parts;
 mod pool;
 mod registry;
 pub mod resize;
+pub mod selftest;
 pub mod status;
+pub mod suites;
 pub mod wire;
 mod worker;
 

@@ -1,9 +1,227 @@
-//! Several suites in one binary: which of them `--approach` selects, and the one-line error
-//! for a name none of them knows. The output of the parts (text as it happens, one JSON
-//! document, `--out DIR`) is `measure::Document`.
+//! The binary's three parts, in the order they run: the crash demo, case 2 (the resize) and
+//! the overhead table. Each prints through `measure::Document` as it goes (text as it
+//! happens, one JSON document with `--json`, files with `--out DIR`).
+//!
+//! Two of the parts are measured suites ([`crate::suites`]) sharing one command line, which
+//! takes some care: `--list` names the rows of both, every `--approach` is checked against
+//! both before anything is generated or started (a typo is one line and exit code 2, not an
+//! error after minutes of work), and each suite then gets only the names it knows.
 
 use measure::cli::slug;
-use measure::{Common, Suite};
+use measure::{Common, Document, Suite, UsageError};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::resize::Say;
+use crate::suites::{self, Env};
+use crate::{ProcessPool, WorkerOutput, demo};
+
+/// The parts of the program, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Part {
+    /// Tasks that abort, get SIGKILLed, run out of memory or panic: each fails alone
+    Crash,
+    /// The X-ray set to 64x64: sequential vs the process pool, beside Python
+    Resize,
+    /// The cost of one no-op task through each executor, Rust and Python
+    Overhead,
+}
+
+/// The command line, resolved: every default filled in.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The parts to run, in order (all three when none is named).
+    pub parts: Vec<Part>,
+    /// How many images of the generated X-ray set (ignored with `input`).
+    pub images: usize,
+    /// A folder of JPEGs instead of the generated set.
+    pub input: Option<PathBuf>,
+    /// Worker processes of each pool, and threads of the thread pool: the same number, so
+    /// the rows compare executors, not amounts of hardware.
+    pub workers: usize,
+    /// No-op tasks per run of the overhead table.
+    pub tasks: u64,
+    /// Kill and replace a worker whose image takes longer than this (that image fails).
+    pub timeout: Option<Duration>,
+    /// Print "[pid N] running FILE" for every image.
+    pub verbose: bool,
+    pub common: Common,
+}
+
+impl Settings {
+    /// Whether `part` runs: every part when none is named.
+    pub fn runs(&self, part: Part) -> bool {
+        self.parts.is_empty() || self.parts.contains(&part)
+    }
+
+    /// Where the `--verbose` lines go. With `--json`, stdout carries the JSON document and
+    /// nothing else, so they go to stderr.
+    fn say(&self) -> Say {
+        match (self.verbose, self.common.json) {
+            (false, _) => Say::Nothing,
+            (true, false) => Say::Stdout,
+            (true, true) => Say::Stderr,
+        }
+    }
+
+    /// The suites on an empty `Env`: their rows' names, with no pool started and no file made.
+    fn catalog<'a>(&self, empty: &'a Env) -> [(Part, Suite<'a>); 2] {
+        [
+            (
+                Part::Resize,
+                suites::resize_suite(self.workers, &self.common, empty),
+            ),
+            (
+                Part::Overhead,
+                suites::overhead_suite(self.tasks, self.workers, &self.common, empty),
+            ),
+        ]
+    }
+
+    /// The `--list` text: every row of the chosen parts' suites.
+    pub fn listing(&self) -> String {
+        let empty = Env::default();
+        self.catalog(&empty)
+            .iter()
+            .filter(|(part, _)| self.runs(*part))
+            .map(|(_, suite)| suite.listing())
+            .collect()
+    }
+
+    /// Every `--approach` must name a row of one of the suites: else one line for exit code 2.
+    pub fn check(&self) -> Result<(), String> {
+        let empty = Env::default();
+        let catalog = self.catalog(&empty);
+        let suites: Vec<&Suite> = catalog.iter().map(|(_, suite)| suite).collect();
+        match unknown_approaches(&self.common, &suites) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `--task-timeout`: a number of seconds, more than 0 and at most a day.
+pub fn positive_seconds(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x > 0.0 && x <= 86_400.0 => Ok(Duration::from_secs_f64(x)),
+        _ => Err(format!(
+            "'{s}' is not a number of seconds between 0 and 86400"
+        )),
+    }
+}
+
+/// Part 1: ten tasks on a fresh pool, four of which kill their worker; the lines go into the
+/// report as `crash_demo`. It has no rows to pick, so `--approach` skips it.
+pub fn crash_demo(settings: &Settings, program: &Document) -> Result<(), String> {
+    if !settings.runs(Part::Crash) || !settings.common.approaches.is_empty() {
+        return Ok(());
+    }
+    program.part("crash", "A worker that dies fails only its own task");
+    let pool = ProcessPool::new(settings.workers).map_err(|e| e.to_string())?;
+    let lines = demo::crash_demo(&pool);
+    for line in &lines {
+        program.line(line);
+    }
+    program.record("crash_demo", serde_json::json!(lines));
+    Ok(())
+}
+
+/// Part 2, case 2: the X-ray set (or `--input DIR`) to 64x64. The pool starts once, before
+/// the timed runs; its start-up time is reported apart. A file that fails is one failure in
+/// the report, as the baseline saw it, and the exit code becomes 1.
+pub fn resize(settings: &Settings, program: &Document) -> Result<(), String> {
+    if !settings.runs(Part::Resize) {
+        return Ok(());
+    }
+    program.part(
+        "resize",
+        "Case 2: the X-ray set to 64x64, sequential vs the process pool",
+    );
+    let paths = match &settings.input {
+        Some(dir) => crate::resize::list_jpegs(dir)?,
+        None => {
+            let set = datasets::cached_xray_set(
+                settings.images,
+                datasets::DEFAULT_SEED,
+                settings.common.show_progress(),
+            )
+            .map_err(|e| e.to_string())?;
+            set.paths
+        }
+    };
+    // The workers' own output (the `--verbose` lines) must not land in the JSON document.
+    let output = match settings.common.json {
+        true => WorkerOutput::Stderr,
+        false => WorkerOutput::Stdout,
+    };
+    let started = Instant::now();
+    let mut builder = ProcessPool::builder()
+        .workers(settings.workers)
+        .worker_output(output);
+    if let Some(t) = settings.timeout {
+        builder = builder.timeout(t);
+    }
+    let pool = builder.build().map_err(|e| e.to_string())?;
+    let env = Env {
+        jobs: crate::resize::jobs(&paths, settings.say()),
+        paths,
+        started_in: started.elapsed(),
+        pool: Some(pool),
+        threads: Some(threads::ThreadPool::new(settings.workers)),
+        ..Env::default()
+    };
+    let Some(common) = select(
+        &settings.common,
+        &suites::resize_suite(settings.workers, &settings.common, &Env::default()),
+    ) else {
+        return Ok(());
+    };
+    let outcome = suites::resize_suite(settings.workers, &common, &env)
+        .run()
+        .map_err(|UsageError(e)| e)?;
+    let mut report = outcome.report;
+    let failures = env.failures.take();
+    report.summary.failed = failures.len() as u64;
+    report.summary.done = report.summary.total - report.summary.failed;
+    report.failures = failures;
+    program.figures("resize", outcome.figures);
+    program.report(report);
+    Ok(())
+}
+
+/// Part 3: the overhead table and its figure, `overhead.svg`.
+pub fn overhead(settings: &Settings, program: &Document) -> Result<(), String> {
+    if !settings.runs(Part::Overhead) {
+        return Ok(());
+    }
+    program.part(
+        "overhead",
+        "The overhead of parallelism: one no-op task through each executor",
+    );
+    let pool = ProcessPool::builder()
+        .workers(settings.workers)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let env = Env {
+        pool: Some(pool),
+        threads: Some(threads::ThreadPool::new(settings.workers)),
+        ..Env::default()
+    };
+    let (tasks, workers) = (settings.tasks, settings.workers);
+    let Some(common) = select(
+        &settings.common,
+        &suites::overhead_suite(tasks, workers, &settings.common, &Env::default()),
+    ) else {
+        return Ok(());
+    };
+    let outcome = suites::overhead_suite(tasks, workers, &common, &env)
+        .run()
+        .map_err(|UsageError(e)| e)?;
+    program.figure(crate::overhead::chart(&outcome.report));
+    program.figures("overhead", outcome.figures);
+    program.report(outcome.report);
+    Ok(())
+}
 
 /// The shared flags for one suite of several: `None` when `--approach` names none of its
 /// rows (skip the suite), else the flags with only the names this suite knows.
@@ -43,4 +261,75 @@ pub fn unknown_approaches(common: &Common, suites: &[&Suite]) -> Option<String> 
         "unknown approach '{first}'; `--list` names them: {}",
         known.join(", ")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(parts: &[Part], approaches: &[&str]) -> Settings {
+        Settings {
+            parts: parts.to_vec(),
+            images: 4,
+            input: None,
+            workers: 2,
+            tasks: 10,
+            timeout: None,
+            verbose: false,
+            common: Common {
+                approaches: approaches.iter().map(|a| a.to_string()).collect(),
+                ..Common::default()
+            },
+        }
+    }
+
+    #[test]
+    fn seconds_are_positive_and_at_most_a_day() {
+        assert_eq!(positive_seconds("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(positive_seconds("86400"), Ok(Duration::from_secs(86_400)));
+        for bad in ["0", "-1", "86401", "NaN", "inf", "soon"] {
+            assert!(positive_seconds(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn list_names_the_rows_of_the_chosen_parts_only() {
+        let all = settings(&[], &[]).listing();
+        assert!(
+            all.contains("sequential") && all.contains("rayon par_iter"),
+            "{all}"
+        );
+        let overhead = settings(&[Part::Overhead], &[]).listing();
+        assert!(!overhead.contains("sequential"), "{overhead}");
+        assert!(overhead.contains("rayon par_iter"), "{overhead}");
+        assert!(settings(&[Part::Crash], &[]).listing().is_empty());
+    }
+
+    #[test]
+    fn every_approach_must_name_a_row_of_some_suite() {
+        assert!(
+            settings(&[], &["sequential", "rayon-par-iter"])
+                .check()
+                .is_ok()
+        );
+        let e = settings(&[], &["sequential", "fork bomb"])
+            .check()
+            .unwrap_err();
+        assert!(e.starts_with("unknown approach 'fork bomb'; `--list` names them: sequential, "));
+    }
+
+    #[test]
+    fn each_suite_gets_only_the_names_it_knows() {
+        let common = settings(&[], &["sequential", "rayon-par-iter"]).common;
+        let empty = Env::default();
+        let resize = suites::resize_suite(2, &common, &empty);
+        let overhead = suites::overhead_suite(10, 2, &common, &empty);
+        assert_eq!(select(&common, &resize).unwrap().approaches, ["sequential"]);
+        assert_eq!(
+            select(&common, &overhead).unwrap().approaches,
+            ["rayon-par-iter"]
+        );
+        let only_resize = settings(&[], &["thread pool map"]).common;
+        assert!(select(&only_resize, &overhead).is_none());
+    }
 }
