@@ -34,5 +34,5 @@ pub use probe::{Probe, Sample, Spread};
 pub use python::PythonScript;
 pub use report::{Failure, Kind, Lang, Report, Row, RunSummary, Throughput, Workload};
 pub use suite::{Outcome, Suite};
-pub use svg::{Figure, LineChart, Series, Span, Timeline};
+pub use svg::{Bar, BarChart, Figure, LineChart, Series, Span, Timeline, Tone};
 pub use verify::{Fingerprint, Verify};

@@ -56,115 +56,169 @@ fn error_svg(width: u32, height: u32, message: &str) -> String {
     )
 }
 
-/// Median time per approach on a log scale (whiskers: min to max), each bar labelled with
-/// its time and its ratio to the baseline. Skipped rows are left out; limits are grey.
-pub fn approaches_chart(report: &Report) -> Figure {
-    let rows: Vec<_> = report
-        .results
-        .iter()
-        .filter(|r| r.median_s.is_some())
-        .collect();
-    let height = 90 + 34 * rows.len().max(1) as u32;
-    let svg = draw(900, height, |root| {
-        let lo = rows
-            .iter()
-            .filter_map(|r| r.min_s)
-            .fold(f64::INFINITY, f64::min);
-        let hi = rows.iter().filter_map(|r| r.max_s).fold(0.0, f64::max);
-        if rows.is_empty() || !(lo > 0.0 && hi > 0.0) {
-            return Err("no timed rows".into());
+/// What a bar stands for, which sets its colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Baseline,
+    Rust,
+    Python,
+    Limit,
+}
+
+impl Tone {
+    pub fn of(kind: Kind, lang: Lang) -> Tone {
+        match (kind, lang) {
+            (Kind::Limit, _) => Tone::Limit,
+            (_, Lang::Python) => Tone::Python,
+            (Kind::Baseline, _) => Tone::Baseline,
+            (Kind::Approach, Lang::Rust) => Tone::Rust,
         }
-        // Decades around the data, with room on the right for the labels.
-        let x0 = 10f64.powf((lo.log10() - 0.3).floor());
-        let x1 = 10f64.powf(hi.log10() + 1.2);
-        let names: Vec<String> = rows
-            .iter()
-            .map(|r| match r.kind {
-                Kind::Limit => format!("limit: {}", r.approach),
-                Kind::Baseline => format!("{} (baseline)", r.approach),
-                Kind::Approach => r.approach.clone(),
-            })
-            .collect();
-        let n = rows.len();
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                format!(
-                    "{}: median time per run (log scale), lower is better",
-                    report.example
-                ),
-                (FONT, 18),
-            )
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(250)
-            .build_cartesian_2d((x0..x1).log_scale(), 0f64..n as f64)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .x_labels(8)
-            .x_label_formatter(&|v| units::duration(*v))
-            .x_desc("seconds per run")
-            .label_style((FONT, 13))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        for (i, (row, name)) in rows.iter().zip(&names).enumerate() {
-            let y = (n - i) as f64 - 0.5;
-            let median = row.median_s.unwrap_or(x0);
-            let color = match (row.kind, row.lang) {
-                (Kind::Limit, _) => LIMIT,
-                (_, Lang::Python) => PYTHON,
-                (Kind::Baseline, _) => RUST_BASE,
-                (Kind::Approach, Lang::Rust) => RUST,
-            };
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(x0, y - 0.34), (median, y + 0.34)],
-                    color.filled(),
-                )))
-                .map_err(|e| e.to_string())?;
-            if let (Some(a), Some(b)) = (row.min_s, row.max_s) {
-                chart
-                    .draw_series(std::iter::once(PathElement::new(
-                        vec![(a, y), (b, y)],
-                        INK.stroke_width(1),
-                    )))
-                    .map_err(|e| e.to_string())?;
+    }
+
+    fn color(self) -> RGBColor {
+        match self {
+            Tone::Baseline => RUST_BASE,
+            Tone::Rust => RUST,
+            Tone::Python => PYTHON,
+            Tone::Limit => LIMIT,
+        }
+    }
+}
+
+/// One bar: a time in seconds, an optional min…max whisker, and text after its value.
+#[derive(Debug, Clone)]
+pub struct Bar {
+    pub label: String,
+    pub seconds: f64,
+    pub spread: Option<(f64, f64)>,
+    /// Shown after the time, e.g. the ratio to the baseline: `12.3 ms · 4.5x`.
+    pub note: Option<String>,
+    pub tone: Tone,
+}
+
+/// Horizontal bars of times on a log scale (lower is better), top to bottom as given.
+#[derive(Debug, Clone)]
+pub struct BarChart {
+    pub name: String,
+    pub title: String,
+    pub x_desc: String,
+    pub bars: Vec<Bar>,
+}
+
+impl BarChart {
+    pub fn draw(&self) -> Figure {
+        let bars = &self.bars;
+        let height = 90 + 34 * bars.len().max(1) as u32;
+        let svg = draw(900, height, |root| {
+            let low = |b: &Bar| b.spread.map_or(b.seconds, |s| s.0.min(b.seconds));
+            let high = |b: &Bar| b.spread.map_or(b.seconds, |s| s.1.max(b.seconds));
+            let lo = bars.iter().map(low).fold(f64::INFINITY, f64::min);
+            let hi = bars.iter().map(high).fold(0.0, f64::max);
+            if bars.is_empty() || !(lo > 0.0 && hi > 0.0) {
+                return Err("no timed rows".into());
             }
-            let label = match row.speedup_vs_baseline {
-                Some(s) => format!("{} · {}", units::duration(median), units::ratio(s)),
-                None => units::duration(median),
-            };
-            let end = row.max_s.unwrap_or(median).max(median);
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    label,
-                    (end * 1.15, y),
-                    (FONT, 13)
-                        .into_font()
-                        .color(&INK)
-                        .pos(Pos::new(HPos::Left, VPos::Center)),
-                )))
+            // Decades around the data, with room on the right for the labels.
+            let x0 = 10f64.powf((lo.log10() - 0.3).floor());
+            let x1 = 10f64.powf(hi.log10() + 1.2);
+            let n = bars.len();
+            let mut chart = ChartBuilder::on(root)
+                .caption(&self.title, (FONT, 18))
+                .margin(12)
+                .x_label_area_size(36)
+                .y_label_area_size(300)
+                .build_cartesian_2d((x0..x1).log_scale(), 0f64..n as f64)
                 .map_err(|e| e.to_string())?;
-            // The name, right-aligned in the label area left of the plot.
-            let (px, py) = chart.backend_coord(&(x0, y));
-            root.draw(&Text::new(
-                name.clone(),
-                (px - 8, py),
+            chart
+                .configure_mesh()
+                .disable_y_mesh()
+                .y_labels(0)
+                .x_labels(8)
+                .x_label_formatter(&|v| units::duration(*v))
+                .x_desc(self.x_desc.as_str())
+                .label_style((FONT, 13))
+                .draw()
+                .map_err(|e| e.to_string())?;
+            let font = |h| {
                 (FONT, 13)
                     .into_font()
                     .color(&INK)
-                    .pos(Pos::new(HPos::Right, VPos::Center)),
-            ))
-            .map_err(|e| e.to_string())?;
+                    .pos(Pos::new(h, VPos::Center))
+            };
+            for (i, bar) in bars.iter().enumerate() {
+                let y = (n - i) as f64 - 0.5;
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(x0, y - 0.34), (bar.seconds.max(x0), y + 0.34)],
+                        bar.tone.color().filled(),
+                    )))
+                    .map_err(|e| e.to_string())?;
+                if let Some((a, b)) = bar.spread {
+                    chart
+                        .draw_series(std::iter::once(PathElement::new(
+                            vec![(a, y), (b, y)],
+                            INK.stroke_width(1),
+                        )))
+                        .map_err(|e| e.to_string())?;
+                }
+                let value = match &bar.note {
+                    Some(note) => format!("{} · {note}", units::duration(bar.seconds)),
+                    None => units::duration(bar.seconds),
+                };
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        value,
+                        (high(bar) * 1.15, y),
+                        font(HPos::Left),
+                    )))
+                    .map_err(|e| e.to_string())?;
+                // The label, right-aligned in the area left of the plot.
+                let (px, py) = chart.backend_coord(&(x0, y));
+                root.draw(&Text::new(
+                    bar.label.clone(),
+                    (px - 8, py),
+                    font(HPos::Right),
+                ))
+                .map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        });
+        Figure {
+            name: self.name.clone(),
+            svg,
         }
-        Ok(())
-    });
-    Figure {
-        name: "time".into(),
-        svg,
     }
+}
+
+/// Median time per approach on a log scale (whiskers: min to max), each bar labelled with
+/// its time and its ratio to the baseline. Skipped rows are left out; limits are grey.
+pub fn approaches_chart(report: &Report) -> Figure {
+    let bars = report
+        .results
+        .iter()
+        .filter_map(|r| {
+            Some(Bar {
+                label: match r.kind {
+                    Kind::Limit => format!("limit: {}", r.approach),
+                    Kind::Baseline => format!("{} (baseline)", r.approach),
+                    Kind::Approach => r.approach.clone(),
+                },
+                seconds: r.median_s?,
+                spread: r.min_s.zip(r.max_s),
+                note: r.speedup_vs_baseline.map(units::ratio),
+                tone: Tone::of(r.kind, r.lang),
+            })
+        })
+        .collect();
+    BarChart {
+        name: "time".into(),
+        title: format!(
+            "{}: median time per run (log scale), lower is better",
+            report.example
+        ),
+        x_desc: "seconds per run".into(),
+        bars,
+    }
+    .draw()
 }
 
 /// One line of a [`LineChart`].
