@@ -8,7 +8,7 @@ use crate::{demo, threads_label};
 use measure::Document;
 use measure::cli::slug;
 use measure::report::Failure;
-use measure::{Common, Figure, Suite, UsageError};
+use measure::{Common, Suite, UsageError};
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -152,14 +152,6 @@ pub fn run(s: &Settings, out: &Arc<Document>) -> Result<(), (u8, String)> {
     Ok(())
 }
 
-/// A suite's default `time` figure, renamed after the suite.
-fn renamed(mut figures: Vec<Figure>, prefix: &str) -> Vec<Figure> {
-    for f in &mut figures {
-        f.name = format!("{prefix}-{}", f.name);
-    }
-    figures
-}
-
 // ANCHOR: toaster_part
 /// Part 1: one toaster against k, measured, and a timeline of the k toasters.
 pub fn toaster(s: &Settings, out: &Document) -> Result<(), UsageError> {
@@ -173,9 +165,7 @@ pub fn toaster(s: &Settings, out: &Document) -> Result<(), UsageError> {
     }
     let outcome = toaster::suite(t, &common).run()?;
     out.report(outcome.report);
-    for f in renamed(outcome.figures, "toaster") {
-        out.figure(f);
-    }
+    out.figures("toaster", outcome.figures);
     out.figure(toaster::timeline(t).draw());
     Ok(())
 }
@@ -215,9 +205,7 @@ pub fn cpu(s: &Settings, images: &Images, out: &Document) -> Result<(), UsageErr
         report.failures = failures;
         reports.0 = Some(outcome.report.clone());
         out.report(outcome.report);
-        for f in renamed(outcome.figures, "thumbnails") {
-            out.figure(f);
-        }
+        out.figures("thumbnails", outcome.figures);
     }
     if let Some(common) = sums {
         out.line("");
@@ -229,9 +217,7 @@ pub fn cpu(s: &Settings, images: &Images, out: &Document) -> Result<(), UsageErr
         let outcome = cpu::checksum_suite(images, max, &common).run()?;
         reports.1 = Some(outcome.report.clone());
         out.report(outcome.report);
-        for f in renamed(outcome.figures, "checksums") {
-            out.figure(f);
-        }
+        out.figures("checksums", outcome.figures);
     }
     out.figure(cpu::speedup_chart(reports.0.as_ref(), reports.1.as_ref(), max).draw());
     Ok(())
