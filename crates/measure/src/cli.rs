@@ -53,6 +53,46 @@ impl Common {
         self.runs.unwrap_or(if self.quick { 3 } else { 5 })
     }
 
+    /// Every `--approach` must name one of `rows` (slugs, see [`slug`]); else the one-line
+    /// usage error that lists them.
+    pub fn check_approaches(&self, rows: &[String]) -> Result<(), UsageError> {
+        let mut known: Vec<&str> = Vec::new();
+        for r in rows {
+            if !known.contains(&r.as_str()) {
+                known.push(r);
+            }
+        }
+        match self
+            .approaches
+            .iter()
+            .find(|a| !known.contains(&slug(a).as_str()))
+        {
+            Some(asked) => Err(UsageError(format!(
+                "unknown approach '{asked}'; `--list` names them: {}",
+                known.join(", ")
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// For one suite of a program that runs several: `None` when `--approach` names none of
+    /// its `rows` (the suite does not run), else these flags with only the names it knows.
+    pub fn for_rows(&self, rows: &[String]) -> Option<Common> {
+        if self.approaches.is_empty() {
+            return Some(self.clone());
+        }
+        let mine: Vec<String> = self
+            .approaches
+            .iter()
+            .filter(|a| rows.contains(&slug(a)))
+            .cloned()
+            .collect();
+        (!mine.is_empty()).then(|| Common {
+            approaches: mine,
+            ..self.clone()
+        })
+    }
+
     /// Progress bars only for a person watching a terminal, never with `--json`.
     pub fn show_progress(&self) -> bool {
         !self.json && std::io::stderr().is_terminal()
@@ -102,6 +142,32 @@ mod tests {
         assert_eq!(slug("iter().map().collect()"), "iter-map-collect");
         assert_eq!(slug("Python for-loop"), "python-for-loop");
         assert_eq!(slug("Vec::with_capacity + push"), "vec-with-capacity-push");
+    }
+
+    #[test]
+    fn approaches_are_routed_to_the_suites_that_have_them() {
+        let cli =
+            Cli::try_parse_from(["x", "--approach", "Rayon par_iter", "--approach", "b"]).unwrap();
+        let rows = |names: &[&str]| names.iter().map(|n| slug(n)).collect::<Vec<_>>();
+        let first = cli
+            .common
+            .for_rows(&rows(&["rayon par_iter", "c"]))
+            .unwrap();
+        assert_eq!(first.approaches, ["Rayon par_iter"]);
+        assert!(cli.common.for_rows(&rows(&["c"])).is_none());
+        assert!(
+            cli.common
+                .check_approaches(&rows(&["rayon par_iter", "b"]))
+                .is_ok()
+        );
+        let err = cli
+            .common
+            .check_approaches(&rows(&["rayon par_iter", "c", "c"]))
+            .unwrap_err();
+        assert_eq!(
+            err.0,
+            "unknown approach 'b'; `--list` names them: rayon-par-iter, c"
+        );
     }
 
     #[test]

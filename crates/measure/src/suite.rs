@@ -392,19 +392,15 @@ impl<'a> Suite<'a> {
         if self.common.approaches.is_empty() {
             return Ok(None);
         }
-        let known: Vec<String> = self.names().iter().map(|(n, _, _)| slug(n)).collect();
-        let mut chosen = Vec::new();
-        for asked in &self.common.approaches {
-            let s = slug(asked);
-            if !known.contains(&s) {
-                return Err(UsageError(format!(
-                    "unknown approach '{asked}'; `--list` names them: {}",
-                    known.join(", ")
-                )));
-            }
-            chosen.push(s);
-        }
-        Ok(Some(chosen))
+        self.common.check_approaches(&self.slugs())?;
+        Ok(Some(
+            self.common.approaches.iter().map(|a| slug(a)).collect(),
+        ))
+    }
+
+    /// The names of every row as `--approach` matches them.
+    pub fn slugs(&self) -> Vec<String> {
+        self.names().iter().map(|(n, _, _)| slug(n)).collect()
     }
 
     fn push(&mut self, name: &str, kind: Kind, body: Body<'a>) -> &mut Self {

@@ -7,7 +7,6 @@
 //! both before anything is generated or started (a typo is one line and exit code 2, not an
 //! error after minutes of work), and each suite then gets only the names it knows.
 
-use measure::cli::slug;
 use measure::{Common, Document, Suite, UsageError};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -226,41 +225,13 @@ pub fn overhead(settings: &Settings, program: &Document) -> Result<(), String> {
 /// The shared flags for one suite of several: `None` when `--approach` names none of its
 /// rows (skip the suite), else the flags with only the names this suite knows.
 pub fn select(common: &Common, suite: &Suite) -> Option<Common> {
-    if common.approaches.is_empty() {
-        return Some(common.clone());
-    }
-    let known: Vec<String> = suite.names().iter().map(|(n, _, _)| slug(n)).collect();
-    let mine: Vec<String> = common
-        .approaches
-        .iter()
-        .filter(|a| known.contains(&slug(a)))
-        .cloned()
-        .collect();
-    if mine.is_empty() {
-        return None;
-    }
-    let mut common = common.clone();
-    common.approaches = mine;
-    Some(common)
+    common.for_rows(&suite.slugs())
 }
 
 /// `--approach` names that no suite knows: one line for exit code 2.
 pub fn unknown_approaches(common: &Common, suites: &[&Suite]) -> Option<String> {
-    let known: Vec<String> = suites
-        .iter()
-        .flat_map(|s| s.names())
-        .map(|(n, _, _)| slug(&n))
-        .collect();
-    let unknown: Vec<&String> = common
-        .approaches
-        .iter()
-        .filter(|a| !known.contains(&slug(a)))
-        .collect();
-    let first = unknown.first()?;
-    Some(format!(
-        "unknown approach '{first}'; `--list` names them: {}",
-        known.join(", ")
-    ))
+    let known: Vec<String> = suites.iter().flat_map(|s| s.slugs()).collect();
+    common.check_approaches(&known).err().map(|e| e.0)
 }
 
 #[cfg(test)]

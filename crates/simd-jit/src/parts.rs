@@ -137,45 +137,18 @@ impl Plan {
     /// `--approach NAME`: every name must be a row of some part that runs (one line and exit
     /// 2 otherwise, before anything is measured).
     pub fn check(&self) -> Result<(), UsageError> {
-        if self.common.approaches.is_empty() {
-            return Ok(());
-        }
-        let mut known: Vec<String> = self
+        let known: Vec<String> = self
             .parts()
             .into_iter()
             .flat_map(|p| self.rows(p))
             .collect();
-        known.sort();
-        known.dedup();
-        match self
-            .common
-            .approaches
-            .iter()
-            .find(|a| !known.contains(&slug(a)))
-        {
-            Some(asked) => Err(UsageError(format!(
-                "unknown approach '{asked}'; `--list` names them: {}",
-                known.join(", ")
-            ))),
-            None => Ok(()),
-        }
+        self.common.check_approaches(&known)
     }
 
     /// The shared flags for one part: `None` when `--approach` names none of its rows (the
     /// part does not run), else the flags with only the names this part knows.
     fn select(&self, part: PartId) -> Option<Common> {
-        if self.common.approaches.is_empty() {
-            return Some(self.common.clone());
-        }
-        let known = self.rows(part);
-        let mine: Vec<String> = (self.common.approaches.iter())
-            .filter(|a| known.contains(&slug(a)))
-            .cloned()
-            .collect();
-        (!mine.is_empty()).then(|| Common {
-            approaches: mine,
-            ..self.common.clone()
-        })
+        self.common.for_rows(&self.rows(part))
     }
 
     /// The names of a part's rows, as `--approach` matches them.

@@ -6,7 +6,6 @@ use crate::cpu::{self, Images};
 use crate::toaster::{self, Toasting};
 use crate::{demo, threads_label};
 use measure::Document;
-use measure::cli::slug;
 use measure::report::Failure;
 use measure::{Common, Suite, UsageError};
 use std::cell::RefCell;
@@ -50,23 +49,7 @@ impl Settings {
     /// The shared flags for one suite: `None` when `--approach` names none of its rows (the
     /// suite is skipped), else the flags with only the names this suite knows.
     fn select(&self, suite: &Suite) -> Option<Common> {
-        if self.common.approaches.is_empty() {
-            return Some(self.common.clone());
-        }
-        let known: Vec<String> = suite.names().iter().map(|(n, _, _)| slug(n)).collect();
-        let mine: Vec<String> = self
-            .common
-            .approaches
-            .iter()
-            .filter(|a| known.contains(&slug(a)))
-            .cloned()
-            .collect();
-        if mine.is_empty() {
-            return None;
-        }
-        let mut common = self.common.clone();
-        common.approaches = mine;
-        Some(common)
+        self.common.for_rows(&suite.slugs())
     }
 
     /// The suites of the chosen parts, built on no inputs: for `--list` and checking `--approach`.
@@ -105,17 +88,9 @@ impl Settings {
         let known: Vec<String> = self
             .catalog(&empty)
             .iter()
-            .flat_map(|(_, s)| s.names())
-            .map(|(n, _, _)| slug(&n))
+            .flat_map(|(_, s)| s.slugs())
             .collect();
-        for asked in &self.common.approaches {
-            if !known.contains(&slug(asked)) {
-                return Err(UsageError(format!(
-                    "unknown approach '{asked}'; `--list` names them: {}",
-                    known.join(", ")
-                )));
-            }
-        }
+        self.common.check_approaches(&known)?;
         if self.max_threads == 0 {
             return Err(UsageError("--threads must be at least 1".into()));
         }
