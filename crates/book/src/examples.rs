@@ -125,17 +125,9 @@ fn run_one(ex: &Example, bin_dir: &Path, generated: &Path, python: bool) -> Resu
         let output = measure::python::run_with_timeout(&mut cmd, Duration::from_secs(ex.timeout_s))
             .map_err(|e| format!("example {name} failed: {e}"))?;
         if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            let line = stderr
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("(it printed nothing on stderr)");
-            return Err(format!(
-                "example {name} failed ({}): {}",
-                output.status,
-                line.trim()
-            ));
+            let line = measure::python::last_line(&output.stderr)
+                .unwrap_or_else(|| "(it printed nothing on stderr)".into());
+            return Err(format!("example {name} failed ({}): {line}", output.status));
         }
         for file in ["output.txt", "report.json"] {
             let len = std::fs::metadata(staging.join(file))

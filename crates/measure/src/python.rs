@@ -141,17 +141,10 @@ pub fn run(script: &PythonScript, selected: &[String], runs: u32) -> Vec<PythonR
         Err(e) => return skip_all(format!("{}: {e}", script.script)),
     };
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("no message");
+        let last = last_line(&output.stderr).unwrap_or_else(|| "no message".into());
         return skip_all(format!(
-            "{} failed ({}): {}",
-            script.script,
-            output.status,
-            last.trim()
+            "{} failed ({}): {last}",
+            script.script, output.status
         ));
     }
     let parsed: ScriptOutput = match serde_json::from_slice(&output.stdout) {
@@ -174,6 +167,15 @@ pub fn run(script: &PythonScript, selected: &[String], runs: u32) -> Vec<PythonR
                 })
         })
         .collect()
+}
+
+/// The last non-blank line a program printed: usually its error message.
+pub fn last_line(output: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(output);
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.trim().to_string())
 }
 
 /// Runs a command to completion, killing it after `timeout`.
