@@ -13,12 +13,13 @@
 //! ```
 //! use threads::{ThreadPool, as_completed};
 //! let pool = ThreadPool::new(4);
-//! let squares: Vec<u64> = pool.map(|i: u64| i * i, 0..10).map(|r| r.unwrap()).collect();
+//! let squares: Vec<u64> = pool.map(|i: u64| i * i, 0..10).collect::<Result<_, _>>()?;
 //! assert_eq!(squares[3], 9);
 //! let tasks = (0..4).map(|i| pool.submit(move || i * 10)).collect();
-//! let mut done: Vec<i32> = as_completed(tasks).map(|r| r.unwrap()).collect();
+//! let mut done: Vec<i32> = as_completed(tasks).collect::<Result<_, _>>()?;
 //! done.sort();
 //! assert_eq!(done, [0, 10, 20, 30]);
+//! # Ok::<(), threads::TaskError>(())
 //! ```
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
