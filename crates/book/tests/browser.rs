@@ -2,9 +2,10 @@
 //! the result on loopback, and headless Chromium loads the for-loop chapter. Without Chromium
 //! this test says "skipped: chromium not found" (`.ci/run` installs it, so CI always runs it).
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 fn chromium() -> Option<PathBuf> {
@@ -52,23 +53,10 @@ fn the_for_loop_chapter_renders_in_a_browser_with_real_numbers() {
         String::from_utf8_lossy(&build.stderr)
     );
 
-    let mut server = Command::new(book)
-        .args(["serve", "--no-build", "--port", "0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://127.0.0.1:"))
-        .unwrap()
-        .to_string();
+    let server = common::Server::start(None);
 
     let profile = tempfile::tempdir().unwrap();
-    let page = format!("{base}for-loop.html");
+    let page = server.url("/for-loop.html");
     let dom = headless(&browser, &profile, &["--dump-dom", &page]);
     let shot_dir = measure::python::target_dir().join("browser-test");
     std::fs::create_dir_all(&shot_dir).unwrap();
@@ -85,10 +73,9 @@ fn the_for_loop_chapter_renders_in_a_browser_with_real_numbers() {
     let svg = headless(
         &browser,
         &profile,
-        &["--dump-dom", &format!("{base}generated/for-loop/time.svg")],
+        &["--dump-dom", &server.url("/generated/for-loop/time.svg")],
     );
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.stop();
 
     // The chapter's code came from the crate by anchor, not from a copy.
     assert!(dom.contains("for_loop_push"), "anchored code missing");

@@ -1,10 +1,12 @@
 //! The book pipeline on a small book of its own: examples are stand-in programs that behave
 //! like real ones (write --out, or fail with an error line), so every path is exercised.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use measure::testing;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 fn book(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_book"))
@@ -13,6 +15,14 @@ fn book(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
+}
+
+/// `book build` of `book_dir` with the stand-in examples of `bins` and no Python rows.
+fn build(book_dir: &Path, bins: &Path) -> Output {
+    book(
+        book_dir,
+        &["build", "--no-python", "--bin-dir", bins.to_str().unwrap()],
+    )
 }
 
 fn write(path: &Path, text: &str) {
@@ -74,20 +84,7 @@ echo '<svg xmlns="http://www.w3.org/2000/svg"><text>bars</text></svg>' > "$3/tim
 fn a_built_book_shows_the_captured_output_and_figure() {
     let book_dir = small_book(&["good"]);
     let bins = bin_dir();
-    let out = book(
-        book_dir.path(),
-        &[
-            "build",
-            "--no-python",
-            "--bin-dir",
-            bins.path().to_str().unwrap(),
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    testing::assert_success(&build(book_dir.path(), bins.path()));
     let html = std::fs::read_to_string(book_dir.path().join("build/chapter.html")).unwrap();
     assert!(
         html.contains("good table: 42 rows ✓"),
@@ -117,30 +114,17 @@ fn a_failed_example_fails_the_build_and_leaves_no_stale_output() {
     let stale = book_dir.path().join("src/generated/bad/output.txt");
     write(&stale, "yesterday's numbers");
     let bins = bin_dir();
-    let out = book(
-        book_dir.path(),
+    let out = build(book_dir.path(), bins.path());
+    assert_eq!(out.status.code(), Some(1));
+    testing::assert_mentions(
+        &testing::text(out.stderr),
         &[
-            "build",
-            "--no-python",
-            "--bin-dir",
-            bins.path().to_str().unwrap(),
+            "example bad failed (exit status: 1): error: input.jpeg: truncated JPEG",
+            "example empty failed: it wrote no output.txt",
+            "example missing failed: no binary at",
+            "3 example(s) failed",
         ],
     );
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        stderr.contains("example bad failed (exit status: 1): error: input.jpeg: truncated JPEG"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("example empty failed: it wrote no output.txt"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("example missing failed: no binary at"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("3 example(s) failed"), "{stderr}");
     assert!(
         !stale.exists(),
         "stale output of a failed example is removed"
@@ -176,22 +160,14 @@ fn check_names_every_broken_reference() {
     write(&d.join("code.rs"), "fn answer() -> u32 { 42 }\n");
     let out = book(d, &["check"]);
     assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        stderr.contains("SUMMARY.md:4: gone.md does not exist"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("chapter.md:4: ../code.rs has no anchor `body`"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("chapter.md:8: included file generated/good/output.txt does not exist"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("chapter.md:11: generated/good/time.svg does not exist"),
-        "{stderr}"
+    testing::assert_mentions(
+        &testing::text(out.stderr),
+        &[
+            "SUMMARY.md:4: gone.md does not exist",
+            "chapter.md:4: ../code.rs has no anchor `body`",
+            "chapter.md:8: included file generated/good/output.txt does not exist",
+            "chapter.md:11: generated/good/time.svg does not exist",
+        ],
     );
 }
 
@@ -218,50 +194,12 @@ fn bad_manifest_is_one_clear_line() {
 fn serve_answers_on_loopback_with_the_book() {
     let book_dir = small_book(&["good"]);
     let bins = bin_dir();
-    let built = book(
-        book_dir.path(),
-        &[
-            "build",
-            "--no-python",
-            "--bin-dir",
-            bins.path().to_str().unwrap(),
-        ],
-    );
-    assert!(built.status.success());
-    let mut server = Command::new(env!("CARGO_BIN_EXE_book"))
-        .arg("--book")
-        .arg(book_dir.path())
-        .args(["serve", "--no-build", "--port", "0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|s| s.split('/').next())
-        .unwrap()
-        .to_string();
-    assert!(addr.starts_with("127.0.0.1:"), "{line}");
-    let get = |path: &str| {
-        let mut s = std::net::TcpStream::connect(&addr).unwrap();
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut body = String::new();
-        s.read_to_string(&mut body).unwrap();
-        body
-    };
-    let page = get("/chapter.html");
-    let svg = get("/generated/good/time.svg");
-    let missing = get("/nope.html");
-    server.kill().unwrap();
-    server.wait().unwrap();
+    testing::assert_success(&build(book_dir.path(), bins.path()));
+    let server = common::Server::start(Some(book_dir.path()));
+    let page = server.get("/chapter.html");
+    let svg = server.get("/generated/good/time.svg");
+    let missing = server.get("/nope.html");
+    server.stop();
     assert!(
         page.starts_with("HTTP/1.1 200") && page.contains("good table: 42 rows"),
         "{page}"

@@ -3,31 +3,21 @@
 
 use datasets::Manifest;
 use image::ColorType;
+use measure::testing::{self, Bin};
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn datasets(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_datasets"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+const DATASETS: Bin = Bin::new(env!("CARGO_BIN_EXE_datasets"));
 
-fn xray(count: usize, dir: &Path) -> Output {
-    let out = datasets(&[
+/// `datasets xray --count COUNT --out DIR`, which must succeed; what it printed.
+fn xray(count: usize, dir: &Path) -> String {
+    DATASETS.stdout(&[
         "xray",
         "--count",
         &count.to_string(),
         "--out",
         dir.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    ])
 }
 
 /// Every file of `dir` (name, bytes), sorted by name.
@@ -51,10 +41,9 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 fn twenty_images_twice_are_byte_identical_and_look_like_the_kaggle_set() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
-    let out = xray(20, a.path());
+    let stdout = xray(20, a.path());
     xray(20, b.path());
 
-    let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(stdout.starts_with("20 files, "), "{stdout}");
     assert!(stdout.contains(" MB in "), "{stdout}");
@@ -134,7 +123,7 @@ fn a_second_run_reuses_the_files() {
 #[test]
 fn a_different_seed_gives_different_images() {
     let a = tempfile::tempdir().unwrap();
-    let out = datasets(&[
+    DATASETS.stdout(&[
         "xray",
         "--count",
         "1",
@@ -143,7 +132,6 @@ fn a_different_seed_gives_different_images() {
         "--out",
         a.path().to_str().unwrap(),
     ]);
-    assert!(out.status.success());
     let seven = fs::read(a.path().join(datasets::xray_file_name(0))).unwrap();
     let default = datasets::xray_jpeg(datasets::DEFAULT_SEED, 0).unwrap();
     assert!(seven != default);
@@ -156,13 +144,7 @@ fn a_different_seed_gives_different_images() {
 #[test]
 fn hostile_writes_seven_entries() {
     let dir = tempfile::tempdir().unwrap();
-    let out = datasets(&["hostile", "--out", dir.path().to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = DATASETS.stdout(&["hostile", "--out", dir.path().to_str().unwrap()]);
     assert!(stdout.starts_with("7 files, "), "{stdout}");
     assert!(dir.path().join("folder.jpeg").is_dir());
     assert!(dir.path().join("huge-header.jpeg").is_file());
@@ -170,19 +152,15 @@ fn hostile_writes_seven_entries() {
 
 #[test]
 fn bad_arguments_exit_2() {
-    for args in [
-        &["xray", "--count", "0"][..],
+    DATASETS.assert_usage_errors(&[
+        &["xray", "--count", "0"],
         &["xray", "--count", "many"],
         &["xray", "--quick", "--count", "5"],
         &["xray", "--seed", "-1"],
         &["hostile"],
         &["nonsense"],
         &[],
-    ] {
-        let out = datasets(args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(out.stdout.is_empty(), "{args:?}");
-    }
+    ]);
 }
 
 #[test]
@@ -194,10 +172,10 @@ fn io_failures_are_one_error_line_and_exit_1() {
         vec!["xray", "--count", "1", "--out", inside.to_str().unwrap()],
         vec!["hostile", "--out", inside.to_str().unwrap()],
     ] {
-        let out = datasets(&args);
+        let out = DATASETS.run(&args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(out.stdout.is_empty());
-        let stderr = String::from_utf8(out.stderr).unwrap();
+        let stderr = testing::text(out.stderr);
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(
             stderr.starts_with("error: cannot create folder "),
@@ -209,9 +187,7 @@ fn io_failures_are_one_error_line_and_exit_1() {
 
 #[test]
 fn help_explains_every_flag() {
-    let out = datasets(&["xray", "--help"]);
-    assert!(out.status.success());
-    let help = String::from_utf8(out.stdout).unwrap();
+    let help = DATASETS.stdout(&["xray", "--help"]);
     for flag in ["--count", "--quick", "--seed", "--out"] {
         let line = help
             .lines()
@@ -222,9 +198,6 @@ fn help_explains_every_flag() {
             "{flag} has no explanation: {line}"
         );
     }
-    let out = datasets(&["hostile", "--help"]);
-    assert!(String::from_utf8(out.stdout).unwrap().contains("--out"));
-    let out = datasets(&["--help"]);
-    let help = String::from_utf8(out.stdout).unwrap();
-    assert!(help.contains("xray") && help.contains("hostile"));
+    assert!(DATASETS.stdout(&["hostile", "--help"]).contains("--out"));
+    DATASETS.assert_help_mentions(&["xray", "hostile"]);
 }

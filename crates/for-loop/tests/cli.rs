@@ -1,24 +1,8 @@
 //! The real `for-loop` binary, run the way a reader runs it.
 
-use serde_json::Value;
-use std::process::{Command, Output};
+use measure::testing::{self, Bin};
 
-fn for_loop(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_for-loop"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn json(args: &[&str]) -> Value {
-    let out = for_loop(args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("--json prints one JSON document and nothing else")
-}
+const FOR_LOOP: Bin = Bin::new(env!("CARGO_BIN_EXE_for-loop"));
 
 const APPROACHES: [&str; 7] = [
     "for-loop + push",
@@ -32,7 +16,7 @@ const APPROACHES: [&str; 7] = [
 
 #[test]
 fn every_approach_is_verified_and_compared_with_the_baseline() {
-    let report = json(&[
+    let report = FOR_LOOP.json(&[
         "--quick",
         "--json",
         "--no-python",
@@ -55,7 +39,7 @@ fn every_approach_is_verified_and_compared_with_the_baseline() {
             .unwrap()
             .starts_with("rustc")
     );
-    let rows = report["results"].as_array().unwrap();
+    let rows = testing::rows(&report);
     for name in APPROACHES {
         let row = rows
             .iter()
@@ -83,7 +67,7 @@ fn every_approach_is_verified_and_compared_with_the_baseline() {
 
 #[test]
 fn python_rows_are_measured_and_verified_or_say_why_not() {
-    let report = json(&[
+    let report = FOR_LOOP.json(&[
         "--json",
         "--runs",
         "1",
@@ -94,23 +78,12 @@ fn python_rows_are_measured_and_verified_or_say_why_not() {
         "--approach",
         "python-numpy",
     ]);
-    let rows = report["results"].as_array().unwrap();
-    let names: Vec<_> = rows
-        .iter()
-        .map(|r| r["approach"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        names,
+        testing::approaches(&report),
         ["for-loop + push", "Python for-loop", "Python numpy"]
     );
-    for row in &rows[1..] {
-        if let Some(why) = row["skipped"].as_str() {
-            assert!(
-                why.contains("not found") || why.contains("not installed"),
-                "{why}"
-            );
-        } else {
-            assert_eq!(row["verified"], true, "{row}");
+    for row in &testing::rows(&report)[1..] {
+        if testing::assert_verified_or_skipped(row) {
             assert!(row["median_s"].as_f64().unwrap() > 0.0);
         }
     }
@@ -119,81 +92,47 @@ fn python_rows_are_measured_and_verified_or_say_why_not() {
 #[test]
 fn out_writes_the_report_the_table_and_the_figure() {
     let dir = tempfile::tempdir().unwrap();
-    let out = for_loop(&[
-        "--quick",
-        "--no-python",
-        "--runs",
-        "1",
-        "--n",
-        "5000",
-        "--out",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert!(out.status.success());
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let table = std::fs::read_to_string(dir.path().join("output.txt")).unwrap();
-    assert_eq!(
-        table, stdout,
-        "output.txt is the table a terminal-less run prints"
+    // output.txt is the table a terminal-less run prints, no colour codes.
+    let table = FOR_LOOP.out(
+        &["--quick", "--no-python", "--runs", "1", "--n", "5000"],
+        dir.path(),
     );
-    assert!(!table.contains('\x1b'));
     assert!(table.contains("for-loop + push (baseline)") && table.contains("limit: fresh fill"));
     assert!(
         table.contains("numbers: 5,000 total, 5,000 done, 0 failed"),
         "{table}"
     );
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
-            .unwrap();
+    let report = testing::read_json(dir.path().join("report.json"));
     assert_eq!(report["workload"]["N"], 5000);
-    let svg = std::fs::read_to_string(dir.path().join("time.svg")).unwrap();
+    let svg = testing::read(dir.path().join("time.svg"));
     assert!(svg.starts_with("<svg") && svg.contains("running sums into huge pages"));
 }
 
 #[test]
 fn list_names_every_row() {
-    let out = for_loop(&["--list"]);
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    for name in APPROACHES.iter().chain(&["fresh fill", "Python numpy"]) {
-        assert!(text.contains(name), "{name} missing from:\n{text}");
-    }
+    let names: Vec<&str> = APPROACHES
+        .into_iter()
+        .chain(["fresh fill", "Python numpy"])
+        .collect();
+    FOR_LOOP.assert_stdout_mentions(&["--list"], &names);
 }
 
 #[test]
 fn bad_arguments_get_one_line_and_exit_2() {
-    let out = for_loop(&["--approach", "while-loop"]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        stderr.starts_with("error: unknown approach 'while-loop'"),
-        "{stderr}"
+    FOR_LOOP.assert_usage_error_line(
+        &["--approach", "while-loop"],
+        "error: unknown approach 'while-loop'",
     );
-    assert_eq!(stderr.lines().count(), 1);
-    for bad in [
-        &["--n", "-5"][..],
+    FOR_LOOP.assert_usage_errors(&[
+        &["--n", "-5"],
         &["--n", "600000000"],
         &["--runs", "0"],
         &["--bogus"],
-    ] {
-        assert_eq!(for_loop(bad).status.code(), Some(2), "{bad:?}");
-    }
+    ]);
 }
 
 #[test]
 fn help_explains_every_flag() {
-    let out = for_loop(&["--help"]);
-    let help = String::from_utf8(out.stdout).unwrap();
-    for flag in [
-        "--n",
-        "--quick",
-        "--runs",
-        "--json",
-        "--out",
-        "--approach",
-        "--list",
-        "--no-python",
-    ] {
-        assert!(help.contains(flag), "{flag} missing from --help");
-    }
+    // Its own flags; every flag of measure::Common (--quick, --runs, --json, ...) is checked too.
+    FOR_LOOP.assert_example_help(&["--n"]);
 }

@@ -24,6 +24,7 @@ pub mod python;
 pub mod report;
 pub mod suite;
 pub mod svg;
+pub mod testing;
 pub mod units;
 pub mod verify;
 

@@ -1,33 +1,13 @@
 //! The real `process-pool` binary, run the way a reader runs it.
 
-use serde_json::Value;
+use measure::testing::{self, Bin, rows};
 use std::path::Path;
-use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_process-pool");
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
-
-fn json(args: &[&str]) -> (Value, i32) {
-    let out = run(args);
-    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "--json prints one JSON document ({e}); stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (doc, out.status.code().unwrap_or(-1))
-}
-
-fn rows(report: &Value) -> &Vec<Value> {
-    report["results"].as_array().unwrap()
-}
+const POOL: Bin = Bin::new(env!("CARGO_BIN_EXE_process-pool"));
 
 #[test]
 fn every_part_runs_and_every_rust_row_is_verified() {
-    let (doc, code) = json(&[
+    let (doc, code) = POOL.json_with_code(&[
         "--json",
         "--no-python",
         "--runs",
@@ -39,7 +19,7 @@ fn every_part_runs_and_every_rust_row_is_verified() {
         "--workers",
         "2",
     ]);
-    assert_eq!(code, 0, "{doc}");
+    assert_eq!(code, Some(0), "{doc}");
     assert_eq!(doc["example"], "process-pool");
     assert_eq!(doc["exit_code"], 0);
     let crash: Vec<&str> = doc["crash_demo"]
@@ -127,46 +107,35 @@ fn every_part_runs_and_every_rust_row_is_verified() {
 #[test]
 fn out_writes_the_report_every_part_and_the_figures() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(&[
-        "--no-python",
-        "--runs",
-        "1",
-        "--images",
-        "4",
-        "--tasks",
-        "200",
-        "--out",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let text = std::fs::read_to_string(dir.path().join("output.txt")).unwrap();
-    assert_eq!(
-        text, stdout,
-        "output.txt is what a terminal-less run prints"
+    // output.txt is what a terminal-less run prints, no colour codes.
+    POOL.out(
+        &[
+            "--no-python",
+            "--runs",
+            "1",
+            "--images",
+            "4",
+            "--tasks",
+            "200",
+        ],
+        dir.path(),
     );
     for (file, needle) in [
         ("crash.txt", "A worker that dies fails only its own task"),
         ("resize.txt", "sequential (baseline)"),
         ("overhead.txt", "process pool submit (chunksize 1)"),
     ] {
-        let part = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        let part = testing::read(dir.path().join(file));
         assert!(part.contains(needle), "{file}: {part}");
         assert!(!part.contains('\x1b'));
     }
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
-            .unwrap();
+    let report = testing::read_json(dir.path().join("report.json"));
     assert_eq!(report["parts"].as_array().unwrap().len(), 2);
     for svg in ["resize-time.svg", "overhead-time.svg", "overhead.svg"] {
-        let s = std::fs::read_to_string(dir.path().join(svg)).unwrap();
+        let s = testing::read(dir.path().join(svg));
         assert!(s.starts_with("<svg"), "{svg}");
     }
-    let overhead = std::fs::read_to_string(dir.path().join("overhead.svg")).unwrap();
+    let overhead = testing::read(dir.path().join("overhead.svg"));
     assert!(
         overhead.contains("process pool submit (chunksize 1)") && overhead.contains("per task")
     );
@@ -190,7 +159,7 @@ fn hostile_files_are_one_failure_line_each_and_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     let expected = expected_failures(dir.path());
     assert!(expected.len() >= 6, "{expected:?}");
-    let out = run(&[
+    let out = POOL.run(&[
         "resize",
         "--input",
         dir.path().to_str().unwrap(),
@@ -199,7 +168,7 @@ fn hostile_files_are_one_failure_line_each_and_exit_1() {
         "--no-python",
     ]);
     assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = testing::text(out.stdout);
     let mut failed: Vec<&str> = stdout
         .lines()
         .filter_map(|l| l.strip_prefix("failed: "))
@@ -218,7 +187,7 @@ fn hostile_files_are_one_failure_line_each_and_exit_1() {
     // Every approach saw the same failures: all rows verified.
     assert!(!stdout.contains('✗'), "{stdout}");
 
-    let (doc, code) = json(&[
+    let (doc, code) = POOL.json_with_code(&[
         "resize",
         "--input",
         dir.path().to_str().unwrap(),
@@ -228,38 +197,27 @@ fn hostile_files_are_one_failure_line_each_and_exit_1() {
         "--approach",
         "Python ProcessPoolExecutor().map",
     ]);
-    assert_eq!(code, 1);
+    assert_eq!(code, Some(1));
     let report = &doc["parts"][0];
     assert_eq!(report["failures"].as_array().unwrap().len(), expected.len());
     let python = &rows(report)[1];
     assert_eq!(python["approach"], "Python ProcessPoolExecutor().map");
-    match python["skipped"].as_str() {
-        Some(why) => assert!(
-            why.contains("not found") || why.contains("not installed"),
-            "{why}"
-        ),
-        None => assert_eq!(python["verified"], true, "{python}"),
-    }
+    testing::assert_verified_or_skipped(python);
 }
 
 #[test]
 fn verbose_shows_which_process_resizes_which_file() {
-    let out = Command::new(BIN)
-        .args([
-            "resize",
-            "--images",
-            "4",
-            "--runs",
-            "1",
-            "--no-python",
-            "--verbose",
-            "--approach",
-            "process pool map, chunksize 1",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = POOL.stdout(&[
+        "resize",
+        "--images",
+        "4",
+        "--runs",
+        "1",
+        "--no-python",
+        "--verbose",
+        "--approach",
+        "process pool map, chunksize 1",
+    ]);
     let pids: std::collections::BTreeSet<&str> = stdout
         .lines()
         .filter(|l| l.contains("] running IM-") || l.contains("] running NORMAL"))
@@ -277,7 +235,7 @@ fn verbose_shows_which_process_resizes_which_file() {
 
 #[test]
 fn python_rows_run_and_are_verified_or_say_why_not() {
-    let (doc, code) = json(&[
+    let (doc, code) = POOL.json_with_code(&[
         "--json",
         "--runs",
         "1",
@@ -290,7 +248,7 @@ fn python_rows_run_and_are_verified_or_say_why_not() {
         "--approach",
         "Python ProcessPoolExecutor",
     ]);
-    assert_eq!(code, 0, "{doc}");
+    assert_eq!(code, Some(0), "{doc}");
     let parts = doc["parts"].as_array().unwrap();
     assert_eq!(parts.len(), 2);
     for (report, name) in parts
@@ -299,13 +257,7 @@ fn python_rows_run_and_are_verified_or_say_why_not() {
     {
         let row = &rows(report)[1];
         assert_eq!(row["approach"], name);
-        match row["skipped"].as_str() {
-            Some(why) => assert!(
-                why.contains("not found") || why.contains("not installed"),
-                "{why}"
-            ),
-            None => assert_eq!(row["verified"], true, "{row}"),
-        }
+        testing::assert_verified_or_skipped(row);
     }
     assert!(
         doc.get("crash_demo").is_none(),
@@ -315,75 +267,56 @@ fn python_rows_run_and_are_verified_or_say_why_not() {
 
 #[test]
 fn list_names_every_row() {
-    let out = run(&["--list"]);
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    for name in [
-        "process pool map, chunksize 16",
-        "Python ProcessPoolExecutor().map",
-        "process pool submit (chunksize 1)",
-        "Python ThreadPoolExecutor",
-        "direct call, no executor (limit)",
-    ] {
-        assert!(text.contains(name), "{name} missing from:\n{text}");
-    }
+    POOL.assert_stdout_mentions(
+        &["--list"],
+        &[
+            "process pool map, chunksize 16",
+            "Python ProcessPoolExecutor().map",
+            "process pool submit (chunksize 1)",
+            "Python ThreadPoolExecutor",
+            "direct call, no executor (limit)",
+        ],
+    );
 }
 
 #[test]
 fn bad_arguments_get_one_line_and_exit_2() {
-    let out = run(&["--approach", "fork bomb"]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        stderr.starts_with("error: unknown approach 'fork bomb'"),
-        "{stderr}"
+    POOL.assert_usage_error_line(
+        &["--approach", "fork bomb"],
+        "error: unknown approach 'fork bomb'",
     );
-    assert_eq!(stderr.lines().count(), 1);
-    for bad in [
-        &["--workers", "0"][..],
+    POOL.assert_usage_errors(&[
+        &["--workers", "0"],
         &["--images", "5000"],
         &["--tasks", "-1"],
         &["--task-timeout", "soon"],
         &["--bogus"],
         &["everything"],
-    ] {
-        assert_eq!(run(bad).status.code(), Some(2), "{bad:?}");
-    }
-    let missing = tempfile::tempdir().unwrap().path().join("nowhere");
-    let out = run(&[
-        "resize",
-        "--input",
-        missing.to_str().unwrap(),
-        "--no-python",
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.starts_with("error: cannot read"), "{stderr}");
+    let missing = tempfile::tempdir().unwrap().path().join("nowhere");
+    POOL.assert_usage_error_line(
+        &[
+            "resize",
+            "--input",
+            missing.to_str().unwrap(),
+            "--no-python",
+        ],
+        "error: cannot read",
+    );
 }
 
 #[test]
 fn help_explains_every_flag() {
-    let out = run(&["--help"]);
-    let help = String::from_utf8(out.stdout).unwrap();
-    for flag in [
+    let help = POOL.assert_example_help(&[
         "--images",
         "--input",
         "--workers",
         "--tasks",
         "--task-timeout",
         "--verbose",
-        "--quick",
-        "--runs",
-        "--json",
-        "--out",
-        "--approach",
-        "--list",
-        "--no-python",
         "crash",
         "resize",
         "overhead",
-    ] {
-        assert!(help.contains(flag), "{flag} missing from --help");
-    }
+    ]);
     assert!(!help.contains("selftest"), "the test hooks stay hidden");
 }

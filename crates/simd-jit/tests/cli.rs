@@ -1,24 +1,9 @@
 //! The real `simd-jit` binary, run the way a reader runs it.
 
+use measure::testing::{self, Bin, rows};
 use serde_json::Value;
-use std::process::{Command, Output};
 
-fn simd_jit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_simd-jit"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn json(args: &[&str]) -> Value {
-    let out = simd_jit(args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("--json prints one JSON document and nothing else")
-}
+const SIMD_JIT: Bin = Bin::new(env!("CARGO_BIN_EXE_simd-jit"));
 
 /// Small and quick: no Python, one timed run, small arrays.
 const SMALL: [&str; 7] = [
@@ -41,15 +26,11 @@ fn part<'a>(doc: &'a Value, slug: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no part {slug}"))
 }
 
-fn rows(report: &Value) -> &Vec<Value> {
-    report["results"].as_array().unwrap()
-}
-
 #[test]
 fn every_rust_row_of_every_part_is_verified() {
     let mut args = vec!["--json"];
     args.extend(SMALL);
-    let doc = json(&args);
+    let doc = SIMD_JIT.json(&args);
     assert_eq!(doc["example"], "simd-jit");
     let slugs: Vec<_> = doc["parts"]
         .as_array()
@@ -118,39 +99,25 @@ fn every_rust_row_of_every_part_is_verified() {
 #[test]
 fn out_writes_every_table_the_reports_and_the_figures() {
     let dir = tempfile::tempdir().unwrap();
-    let mut args = vec!["--out", dir.path().to_str().unwrap()];
-    args.extend(SMALL);
-    let out = simd_jit(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    // output.txt is what a terminal-less run prints, no colour codes.
+    let text = SIMD_JIT.out(&SMALL, dir.path());
+    testing::assert_mentions(
+        &text,
+        &[
+            "scalar loop, in order (baseline)",
+            "limit: read the same bytes, one core",
+            "GB/s",
+            "interpreter, a tree walk per element (baseline)",
+            "GB/s against array size",
+            "(target: under 10 ms",
+        ],
     );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let text = std::fs::read_to_string(dir.path().join("output.txt")).unwrap();
-    assert_eq!(
-        text, stdout,
-        "output.txt is what a terminal-less run prints"
-    );
-    assert!(!text.contains('\x1b'));
-    for needle in [
-        "scalar loop, in order (baseline)",
-        "limit: read the same bytes, one core",
-        "GB/s",
-        "interpreter, a tree walk per element (baseline)",
-        "GB/s against array size",
-        "(target: under 10 ms",
-    ] {
-        assert!(text.contains(needle), "{needle} missing from:\n{text}");
-    }
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
-            .unwrap();
+    let report = testing::read_json(dir.path().join("report.json"));
     assert_eq!(report["parts"].as_array().unwrap().len(), 7);
     assert_eq!(report["exit_code"], 0);
-    let sweep = std::fs::read_to_string(dir.path().join("sweep.svg")).unwrap();
+    let sweep = testing::read(dir.path().join("sweep.svg"));
     assert!(sweep.starts_with("<svg") && sweep.contains("explicit SIMD"));
-    let sweep = std::fs::read_to_string(dir.path().join("sweep.txt")).unwrap();
+    let sweep = testing::read(dir.path().join("sweep.txt"));
     assert!(sweep.starts_with("sum of squares: GB/s against array size"));
     // Per part: its table alone as PART.txt (what the chapter includes) and its figure.
     for slug in [
@@ -159,13 +126,13 @@ fn out_writes_every_table_the_reports_and_the_figures() {
         "jit-compile",
         "jit-out-of-cache",
     ] {
-        let table = std::fs::read_to_string(dir.path().join(format!("{slug}.txt"))).unwrap();
+        let table = testing::read(dir.path().join(format!("{slug}.txt")));
         assert!(table.starts_with("simd-jit · "), "{slug}: {table}");
         assert!(
             text.contains(&table),
             "{slug}'s table is part of output.txt"
         );
-        let svg = std::fs::read_to_string(dir.path().join(format!("{slug}-time.svg"))).unwrap();
+        let svg = testing::read(dir.path().join(format!("{slug}-time.svg")));
         assert!(svg.starts_with("<svg"), "{slug}");
         assert!(
             report["parts"]
@@ -201,10 +168,10 @@ fn bad_expressions_get_a_caret_and_exit_2() {
         (deep_parens, "error: nesting deeper than 256 at column 257"),
     ];
     for (expr, first_line) in cases {
-        let out = simd_jit(&["jit", "--no-python", &format!("--expr={expr}")]);
+        let out = SIMD_JIT.run(&["jit", "--no-python", &format!("--expr={expr}")]);
         assert_eq!(out.status.code(), Some(2), "{first_line}");
         assert!(out.stdout.is_empty(), "nothing runs: {first_line}");
-        let stderr = String::from_utf8(out.stderr).unwrap();
+        let stderr = testing::text(out.stderr);
         let lines: Vec<&str> = stderr.lines().collect();
         assert_eq!(lines[0], first_line);
         assert_eq!(lines.len(), 3, "{stderr}");
@@ -220,17 +187,15 @@ fn bad_expressions_get_a_caret_and_exit_2() {
 
 #[test]
 fn the_caret_display_for_the_issue_example() {
-    let out = simd_jit(&["--expr", "x + y"]);
-    assert_eq!(out.status.code(), Some(2));
     assert_eq!(
-        String::from_utf8(out.stderr).unwrap(),
+        SIMD_JIT.usage_error(&["--expr", "x + y"]),
         "error: unknown name 'y' at column 5\n  x + y\n      ^\n"
     );
 }
 
 #[test]
 fn division_by_zero_follows_ieee() {
-    let doc = json(&[
+    let doc = SIMD_JIT.json(&[
         "jit",
         "--json",
         "--no-python",
@@ -260,7 +225,7 @@ fn division_by_zero_follows_ieee() {
 
 #[test]
 fn python_rows_are_measured_and_verified_or_say_why_not() {
-    let doc = json(&[
+    let doc = SIMD_JIT.json(&[
         "jit",
         "--json",
         "--runs",
@@ -279,14 +244,7 @@ fn python_rows_are_measured_and_verified_or_say_why_not() {
         .collect();
     assert_eq!(python.len(), 2);
     for row in python {
-        if let Some(why) = row["skipped"].as_str() {
-            assert!(
-                why.contains("not found") || why.contains("not installed"),
-                "{why}"
-            );
-        } else {
-            assert_eq!(row["verified"], true, "{row}");
-        }
+        testing::assert_verified_or_skipped(row);
     }
     // Parts with none of the named approaches do not run.
     assert!(
@@ -300,72 +258,52 @@ fn python_rows_are_measured_and_verified_or_say_why_not() {
 
 #[test]
 fn list_names_every_row_of_every_part() {
-    let out = simd_jit(&["--list"]);
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    for name in [
-        "[sum-of-squares-in-cache]",
-        "[jit-out-of-cache]",
-        "explicit SIMD, run-time dispatch",
-        "blocks of 16, recompiled for AVX2",
-        "Cranelift JIT, warm call",
-        "Python numba first call, fresh process",
-        "read the same bytes, all cores (limit)",
-    ] {
-        assert!(text.contains(name), "{name} missing from:\n{text}");
-    }
+    SIMD_JIT.assert_stdout_mentions(
+        &["--list"],
+        &[
+            "[sum-of-squares-in-cache]",
+            "[jit-out-of-cache]",
+            "explicit SIMD, run-time dispatch",
+            "blocks of 16, recompiled for AVX2",
+            "Cranelift JIT, warm call",
+            "Python numba first call, fresh process",
+            "read the same bytes, all cores (limit)",
+        ],
+    );
 }
 
 #[test]
 fn bad_arguments_get_one_line_and_exit_2() {
-    let out = simd_jit(&["--approach", "while-loop"]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        stderr.starts_with("error: unknown approach 'while-loop'"),
-        "{stderr}"
+    SIMD_JIT.assert_usage_error_line(
+        &["--approach", "while-loop"],
+        "error: unknown approach 'while-loop'",
     );
-    assert_eq!(stderr.lines().count(), 1);
-    for bad in [
-        &["--n", "0"][..],
+    SIMD_JIT.assert_usage_errors(&[
+        &["--n", "0"],
         &["--n", "-5"],
         &["--n-cache", "8"],
         &["--runs", "0"],
         &["gpu"],
         &["--bogus"],
-    ] {
-        assert_eq!(simd_jit(bad).status.code(), Some(2), "{bad:?}");
-    }
+    ]);
 }
 
 #[test]
 fn dump_code_writes_the_machine_code() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("code.bin");
-    let out = simd_jit(&["jit", "--list", "--dump-code", file.to_str().unwrap()]);
-    assert!(out.status.success());
+    SIMD_JIT.stdout(&["jit", "--list", "--dump-code", file.to_str().unwrap()]);
     assert!(std::fs::metadata(&file).unwrap().len() > 32);
 }
 
 #[test]
 fn help_explains_every_flag() {
-    let out = simd_jit(&["--help"]);
-    let help = String::from_utf8(out.stdout).unwrap();
-    for flag in [
+    SIMD_JIT.assert_example_help(&[
         "[PART]",
         "simd",
         "--n ",
         "--n-cache",
         "--expr",
         "--dump-code",
-        "--quick",
-        "--runs",
-        "--json",
-        "--out",
-        "--approach",
-        "--list",
-        "--no-python",
-    ] {
-        assert!(help.contains(flag), "{flag} missing from --help:\n{help}");
-    }
+    ]);
 }

@@ -1,7 +1,8 @@
 //! The real `threads` binary, run the way a reader runs it, on small inputs.
 
-use serde_json::Value;
-use std::process::{Command, Output};
+use measure::testing::{self, Bin, rows};
+
+const THREADS: Bin = Bin::new(env!("CARGO_BIN_EXE_threads"));
 
 /// Small, fast settings shared by the runs below: 4 slices of 2 ms, 3 images, 2 threads.
 const SMALL: [&str; 10] = [
@@ -17,37 +18,11 @@ const SMALL: [&str; 10] = [
     "--no-python",
 ];
 
-fn threads(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_threads"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "--json prints one JSON document and nothing else ({e}):\n{}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
-
-fn rows(report: &Value) -> &Vec<Value> {
-    report["results"].as_array().unwrap()
-}
-
 #[test]
 fn quick_json_runs_every_part_and_verifies_every_row() {
     let mut args = SMALL.to_vec();
     args.extend(["--json", "--threads", "2"]);
-    let out = threads(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc = json_of(&out);
+    let doc = THREADS.json(&args);
     assert_eq!(doc["example"], "threads");
     assert_eq!(doc["exit_code"], 0);
     let parts = doc["parts"].as_array().unwrap();
@@ -81,12 +56,8 @@ fn quick_json_runs_every_part_and_verifies_every_row() {
         toaster[1]["approach"],
         "4 toasters (thread pool, 4 workers)"
     );
-    let thumbs: Vec<&str> = rows(&parts[1])
-        .iter()
-        .map(|r| r["approach"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        thumbs,
+        testing::approaches(&parts[1]),
         [
             "sequential",
             "thread pool, 1 thread",
@@ -117,21 +88,17 @@ fn quick_json_runs_every_part_and_verifies_every_row() {
 fn normal_mode_prints_the_parts_and_worker_lines_and_out_writes_the_files() {
     let dir = tempfile::tempdir().unwrap();
     let mut args = SMALL.to_vec();
-    args.extend(["--threads", "2", "--out", dir.path().to_str().unwrap()]);
-    let out = threads(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    args.extend(["--threads", "2"]);
+    // output.txt is what was printed, no colour codes.
+    let stdout = THREADS.out(&args, dir.path());
+    testing::assert_mentions(
+        &stdout,
+        &[
+            "1. Sequential vs parallel: the toaster",
+            "2. CPU-bound work",
+            "3. submit + as_completed",
+        ],
     );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    for heading in [
-        "1. Sequential vs parallel: the toaster",
-        "2. CPU-bound work",
-        "3. submit + as_completed",
-    ] {
-        assert!(stdout.contains(heading), "{heading} missing:\n{stdout}");
-    }
     assert!(stdout.contains("1 ms here stands for 1 s of toasting"));
     for n in ["IM-0001-0001.jpeg", "IM-0002-0001.jpeg"] {
         assert!(
@@ -141,10 +108,8 @@ fn normal_mode_prints_the_parts_and_worker_lines_and_out_writes_the_files() {
         );
     }
     assert!(stdout.contains("worker-1: running") || stdout.contains("worker-2: running"));
-    let file = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
-    assert_eq!(file("output.txt"), stdout, "output.txt is what was printed");
-    assert!(!stdout.contains('\x1b'));
-    let report: Value = serde_json::from_str(&file("report.json")).unwrap();
+    let file = |name: &str| testing::read(dir.path().join(name));
+    let report = testing::read_json(dir.path().join("report.json"));
     assert_eq!(report["parts"].as_array().unwrap().len(), 3);
     assert!(file("toaster.txt").starts_with("1. Sequential vs parallel"));
     assert!(file("cpu.txt").contains("thread pool, 2 threads"));
@@ -169,7 +134,7 @@ fn normal_mode_prints_the_parts_and_worker_lines_and_out_writes_the_files() {
 
 #[test]
 fn python_rows_are_measured_and_verified_or_say_why_not() {
-    let out = threads(&[
+    let doc = THREADS.json(&[
         "cpu",
         "--json",
         "--runs",
@@ -183,20 +148,10 @@ fn python_rows_are_measured_and_verified_or_say_why_not() {
         "--approach",
         "python-zlib-crc32-2-threads",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc = json_of(&out);
     let parts = doc["parts"].as_array().unwrap();
     assert_eq!(parts.len(), 1, "only the checksum suite has these rows");
-    let names: Vec<&str> = rows(&parts[0])
-        .iter()
-        .map(|r| r["approach"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        names,
+        testing::approaches(&parts[0]),
         [
             "CRC-32, sequential",
             "Python CRC-32 loop, 2 threads",
@@ -204,14 +159,7 @@ fn python_rows_are_measured_and_verified_or_say_why_not() {
         ]
     );
     for row in &rows(&parts[0])[1..] {
-        if let Some(why) = row["skipped"].as_str() {
-            assert!(
-                why.contains("not found") || why.contains("not installed"),
-                "{why}"
-            );
-        } else {
-            assert_eq!(row["verified"], true, "{row}");
-        }
+        testing::assert_verified_or_skipped(row);
     }
     assert!(
         doc.get("as_completed").is_none(),
@@ -229,7 +177,7 @@ fn bad_inputs_are_accounted_for_and_fail_the_run() {
     )
     .unwrap();
     let input = dir.path().to_str().unwrap();
-    let out = threads(&[
+    let out = THREADS.run(&[
         "cpu",
         "as-completed",
         "--json",
@@ -247,7 +195,7 @@ fn bad_inputs_are_accounted_for_and_fail_the_run() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let doc = json_of(&out);
+    let doc = testing::json_of(&out);
     let thumbs = &doc["parts"][0];
     let total = thumbs["summary"]["total"].as_u64().unwrap();
     assert_eq!(total, 8, "7 hostile inputs and one good image");
@@ -285,77 +233,54 @@ fn bad_inputs_are_accounted_for_and_fail_the_run() {
 
 #[test]
 fn list_names_every_row_of_every_part() {
-    let out = threads(&["--list", "--threads", "2"]);
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    for name in [
-        "one toaster",
-        "4 toasters (thread pool, 4 workers)",
-        "4 toasters that compute instead of wait",
-        "sequential",
-        "thread pool, 2 threads",
-        "CRC-32, thread pool, 1 thread",
-        "Python CRC-32 loop, 2 threads",
-        "Python zlib.crc32, sequential",
-    ] {
-        assert!(text.contains(name), "{name} missing from:\n{text}");
-    }
-    let toaster_only = String::from_utf8(threads(&["toaster", "--list"]).stdout).unwrap();
+    THREADS.assert_stdout_mentions(
+        &["--list", "--threads", "2"],
+        &[
+            "one toaster",
+            "4 toasters (thread pool, 4 workers)",
+            "4 toasters that compute instead of wait",
+            "sequential",
+            "thread pool, 2 threads",
+            "CRC-32, thread pool, 1 thread",
+            "Python CRC-32 loop, 2 threads",
+            "Python zlib.crc32, sequential",
+        ],
+    );
+    let toaster_only = THREADS.stdout(&["toaster", "--list"]);
     assert!(toaster_only.contains("one toaster") && !toaster_only.contains("CRC-32"));
 }
 
 #[test]
 fn bad_arguments_get_one_line_and_exit_2() {
-    let out = threads(&["--approach", "three toasters"]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        stderr.starts_with("error: unknown approach 'three toasters'"),
-        "{stderr}"
+    THREADS.assert_usage_error_line(
+        &["--approach", "three toasters"],
+        "error: unknown approach 'three toasters'",
     );
-    assert_eq!(stderr.lines().count(), 1);
-    let out = threads(&["cpu", "--input", "/no/such/folder", "--no-python"]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        stderr.starts_with("error: cannot list /no/such/folder"),
-        "{stderr}"
+    THREADS.assert_usage_error_line(
+        &["cpu", "--input", "/no/such/folder", "--no-python"],
+        "error: cannot list /no/such/folder",
     );
-    assert_eq!(stderr.lines().count(), 1);
-    for bad in [
-        &["--threads", "0"][..],
+    THREADS.assert_usage_errors(&[
+        &["--threads", "0"],
         &["--slices", "0"],
         &["--toasters", "-1"],
         &["--runs", "0"],
         &["breakfast"],
         &["--bogus"],
-    ] {
-        assert_eq!(threads(bad).status.code(), Some(2), "{bad:?}");
-    }
+    ]);
 }
 
 #[test]
 fn help_explains_every_flag_and_the_parts() {
-    let out = threads(&["--help"]);
-    let help = String::from_utf8(out.stdout).unwrap();
-    for flag in [
+    THREADS.assert_example_help(&[
         "--slices",
         "--toasters",
         "--toast-ms",
         "--images",
         "--input",
         "--threads",
-        "--quick",
-        "--runs",
-        "--json",
-        "--out",
-        "--approach",
-        "--list",
-        "--no-python",
         "toaster",
         "cpu",
         "as-completed",
-    ] {
-        assert!(help.contains(flag), "{flag} missing from --help:\n{help}");
-    }
+    ]);
 }

@@ -233,16 +233,21 @@ fn no_task_is_lost_or_run_twice_under_ten_thousand_small_tasks() {
     let pool = ThreadPool::new(4);
     let runs: Arc<Vec<AtomicUsize>> = Arc::new((0..N).map(|_| AtomicUsize::new(0)).collect());
 
-    // submit + wait
-    let tasks: Vec<Task<usize>> = (0..N)
-        .map(|i| {
-            let runs = Arc::clone(&runs);
-            pool.submit(move || {
-                runs[i].fetch_add(1, Ordering::SeqCst);
-                i
+    // N tasks, each counting its own runs and returning its index.
+    let submit_all = || -> Vec<Task<usize>> {
+        (0..N)
+            .map(|i| {
+                let runs = Arc::clone(&runs);
+                pool.submit(move || {
+                    runs[i].fetch_add(1, Ordering::SeqCst);
+                    i
+                })
             })
-        })
-        .collect();
+            .collect()
+    };
+
+    // submit + wait
+    let tasks = submit_all();
     let ids: HashSet<u64> = tasks.iter().map(Task::id).collect();
     assert_eq!(ids.len(), N, "every task has its own id");
     for (i, t) in tasks.into_iter().enumerate() {
@@ -251,15 +256,7 @@ fn no_task_is_lost_or_run_twice_under_ten_thousand_small_tasks() {
     assert!(runs.iter().all(|r| r.load(Ordering::SeqCst) == 1));
 
     // as_completed: every result exactly once
-    let tasks: Vec<Task<usize>> = (0..N)
-        .map(|i| {
-            let runs = Arc::clone(&runs);
-            pool.submit(move || {
-                runs[i].fetch_add(1, Ordering::SeqCst);
-                i
-            })
-        })
-        .collect();
+    let tasks = submit_all();
     let mut seen = vec![false; N];
     let mut count = 0;
     for r in as_completed(tasks) {
