@@ -88,6 +88,17 @@ def measure(fn, runs, fingerprint=None):
     return times, fp
 
 
+def row(name, run):
+    """The JSON row of one approach: `run()` returns (times, fingerprint) or raises Skip."""
+    try:
+        times, fp = run()
+    except Skip as why:
+        return {"approach": name, "skipped": str(why)}
+    except MemoryError:
+        return {"approach": name, "skipped": "out of memory"}
+    return {"approach": name, "times_s": times, "fingerprint": fp}
+
+
 def main(description, approaches, add_arguments=None, fingerprint=None):
     """`approaches` maps a name to `make(args) -> callable`; `make` may raise Skip.
     `fingerprint`: see `measure`."""
@@ -103,14 +114,6 @@ def main(description, approaches, add_arguments=None, fingerprint=None):
         if make is None:
             rows.append({"approach": name, "skipped": f"no approach named {name!r}"})
             continue
-        try:
-            times, fp = measure(make(args), args.runs, fingerprint)
-        except Skip as why:
-            rows.append({"approach": name, "skipped": str(why)})
-            continue
-        except MemoryError:
-            rows.append({"approach": name, "skipped": "out of memory"})
-            continue
-        rows.append({"approach": name, "times_s": times, "fingerprint": fp})
+        rows.append(row(name, lambda: measure(make(args), args.runs, fingerprint)))
     json.dump({"python": sys.version.split()[0], "rows": rows}, sys.stdout)
     print()

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from _measure import Skip, measure, need
+from _measure import Skip, measure, need, row
 
 MUL_X = 2_654_435_761
 MUL_Y = 40_503
@@ -340,25 +340,13 @@ def main():
     for name in args.approach or list(approaches) + (["numba first call, fresh process"] if args.kernel == "compile" else []):
         if any(r["approach"] == name for r in rows):
             continue
-        try:
-            if name == "numba first call, fresh process" and args.kernel == "compile":
-                times, fp = first_call_in_fresh_process(args, args.runs)
-            elif name in approaches:
-                fn = approaches[name]()
-                if bits:
-                    times, fp = measure(fn, args.runs, bits_fingerprint)
-                else:
-                    times, fp = measure(fn, args.runs)
-            else:
-                rows.append({"approach": name, "skipped": f"no approach named {name!r}"})
-                continue
-        except Skip as why:
-            rows.append({"approach": name, "skipped": str(why)})
-            continue
-        except MemoryError:
-            rows.append({"approach": name, "skipped": "out of memory"})
-            continue
-        rows.append({"approach": name, "times_s": times, "fingerprint": fp})
+        if name == "numba first call, fresh process" and args.kernel == "compile":
+            rows.append(row(name, lambda: first_call_in_fresh_process(args, args.runs)))
+        elif name in approaches:
+            check = bits_fingerprint if bits else None
+            rows.append(row(name, lambda: measure(approaches[name](), args.runs, check)))
+        else:
+            rows.append({"approach": name, "skipped": f"no approach named {name!r}"})
     json.dump({"python": sys.version.split()[0], "rows": rows}, sys.stdout)
     print()
 

@@ -121,6 +121,15 @@ pub struct Row {
 }
 
 impl Row {
+    /// The name as tables and charts show it: `X (baseline)`, `limit: X`, or `X`.
+    pub fn display_name(&self) -> String {
+        match self.kind {
+            Kind::Baseline => format!("{} (baseline)", self.approach),
+            Kind::Limit => format!("limit: {}", self.approach),
+            Kind::Approach => self.approach.clone(),
+        }
+    }
+
     pub fn skipped(approach: &str, lang: Lang, kind: Kind, why: impl Into<String>) -> Row {
         Row {
             approach: approach.to_string(),
@@ -224,11 +233,7 @@ impl Report {
 
         let mut lines: Vec<Result<Vec<String>, (String, String)>> = Vec::new();
         for r in &self.results {
-            let name = match r.kind {
-                Kind::Baseline => format!("{} (baseline)", r.approach),
-                Kind::Limit => format!("limit: {}", r.approach),
-                Kind::Approach => r.approach.clone(),
-            };
+            let name = r.display_name();
             let lang = match r.lang {
                 Lang::Rust => "rust",
                 Lang::Python => "python",

@@ -197,11 +197,7 @@ pub fn approaches_chart(report: &Report) -> Figure {
         .iter()
         .filter_map(|r| {
             Some(Bar {
-                label: match r.kind {
-                    Kind::Limit => format!("limit: {}", r.approach),
-                    Kind::Baseline => format!("{} (baseline)", r.approach),
-                    Kind::Approach => r.approach.clone(),
-                },
+                label: r.display_name(),
                 seconds: r.median_s?,
                 spread: r.min_s.zip(r.max_s),
                 note: r.speedup_vs_baseline.map(units::ratio),

@@ -1,7 +1,7 @@
 //! The overhead table: what one task that does nothing costs through each executor
 //! (submit + result), so the reader can tell how much work a task needs to be worth it.
 
-use measure::report::{Kind, Report};
+use measure::report::Report;
 use measure::{Bar, BarChart, Figure, Tone};
 use rayon::prelude::*;
 use std::collections::VecDeque;
@@ -90,10 +90,7 @@ pub fn chart(report: &Report) -> Figure {
         .iter()
         .filter_map(|r| {
             Some(Bar {
-                label: match r.kind {
-                    Kind::Limit => format!("limit: {}", r.approach),
-                    _ => r.approach.clone(),
-                },
+                label: r.display_name(),
                 seconds: micros_per_task(report, &r.approach)? / 1e6,
                 spread: None,
                 note: None,

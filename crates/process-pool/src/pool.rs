@@ -496,21 +496,14 @@ impl ProcessPool {
 
     /// Waits (at most `timeout`) until no replacement is still starting; whether none is.
     pub fn wait_for_replacements(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut state = lock(&self.shared.state);
-        while state.starting > 0 {
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            state = self
-                .shared
-                .changed
-                .wait_timeout(state, deadline - now)
-                .map(|(g, _)| g)
-                .unwrap_or_else(|e| e.into_inner().0);
-        }
-        true
+        let state = lock(&self.shared.state);
+        let state = self
+            .shared
+            .changed
+            .wait_timeout_while(state, timeout, |s| s.starting > 0)
+            .map(|(g, _)| g)
+            .unwrap_or_else(|e| e.into_inner().0);
+        state.starting == 0
     }
 
     // ANCHOR: submit
@@ -643,19 +636,11 @@ impl ProcessPool {
                 }
             }
             dispatch(&mut state, &self.shared);
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while state.live > 0 {
-                let now = Instant::now();
-                if now >= deadline {
-                    break;
-                }
-                state = self
-                    .shared
+            // Wait (at most 10 s) for the reapers to see every worker gone.
+            let _reaped =
+                self.shared
                     .changed
-                    .wait_timeout(state, deadline - now)
-                    .map(|(g, _)| g)
-                    .unwrap_or_else(|e| e.into_inner().0);
-            }
+                    .wait_timeout_while(state, Duration::from_secs(10), |s| s.live > 0);
         }
         self.join_threads();
     }
