@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// What one run of an example measured. Serialises to the JSON of DESIGN.md.
+/// What one run of an example measured. Serialises to the report every example prints with
+/// `--json` (and writes as `report.json`): `example`, `machine`, `workload`, `baseline`, `runs`,
+/// one entry of `results` per row, `summary` (total/done/failed) and `failures`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub example: String,
