@@ -174,7 +174,9 @@ fn fill(
     }
 
     let on_disk = known_entries(dir, seed);
+    // Reading every cached file back to hash it is I/O-bound and parallel, like generating.
     let missing: Vec<usize> = (0..count)
+        .into_par_iter()
         .filter(|&i| !is_present(dir, i, on_disk.get(&i)))
         .collect();
 
@@ -230,14 +232,20 @@ fn known_entries(dir: &Path, seed: u64) -> BTreeMap<usize, ManifestEntry> {
     }
 }
 
-/// Image `index` is on disk under its name with the size its manifest entry records.
+/// Image `index` is on disk under its name with the size and the hash its manifest entry
+/// records: a file damaged in place (same size, other bytes) is regenerated, not reused.
 fn is_present(dir: &Path, index: usize, entry: Option<&ManifestEntry>) -> bool {
     let Some(entry) = entry else { return false };
     if entry.name != xray_file_name(index) {
         return false;
     }
-    match fs::metadata(dir.join(&entry.name)) {
-        Ok(meta) => meta.is_file() && meta.len() == entry.bytes,
+    let path = dir.join(&entry.name);
+    match fs::metadata(&path) {
+        Ok(meta) if meta.is_file() && meta.len() == entry.bytes => {}
+        _ => return false,
+    }
+    match fs::read(&path) {
+        Ok(bytes) => bytes.len() as u64 == entry.bytes && fnv1a64(&bytes) == entry.fnv1a64,
         Err(_) => false,
     }
 }
@@ -276,6 +284,30 @@ fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), DatasetError> {
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// The start of every temporary this crate writes: `.datasets-tmp-PID-N.NAME`. Only names of
+/// exactly that shape are ever deleted, so a user's own `.notes.tmp` in `--out DIR` is safe.
+const TEMP_PREFIX: &str = ".datasets-tmp-";
+
+/// The temporary name for `name`: `.datasets-tmp-PID-N.NAME`.
+fn temp_name(name: &str, pid: u32, unique: u64) -> String {
+    format!("{TEMP_PREFIX}{pid}-{unique}.{name}")
+}
+
+/// Whether `name` is one of ours ([`temp_name`]'s shape), left by a process that died.
+fn is_our_temporary(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(TEMP_PREFIX) else {
+        return false;
+    };
+    let Some((pid, rest)) = rest.split_once('-') else {
+        return false;
+    };
+    let Some((unique, target)) = rest.split_once('.') else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(pid) && digits(unique) && !target.is_empty()
+}
+
 /// Writes `bytes` to a temporary name beside `path`, then renames it into place.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DatasetError> {
     let name = path
@@ -283,7 +315,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DatasetError
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let unique = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let temp = path.with_file_name(format!(".{name}.{}-{unique}.tmp", std::process::id()));
+    let temp = path.with_file_name(temp_name(&name, std::process::id(), unique));
     if let Err(e) = fs::write(&temp, bytes) {
         let _ = fs::remove_file(&temp);
         return Err(DatasetError::io("write", &temp, e));
@@ -300,7 +332,7 @@ fn remove_stale_temporaries(dir: &Path) {
     for entry in read.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') && name.ends_with(".tmp") {
+        if is_our_temporary(&name) {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -397,16 +429,31 @@ mod tests {
     }
 
     #[test]
-    fn stale_temporaries_are_removed() {
+    fn stale_temporaries_are_removed_and_nothing_else() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join(".IM-0001-0001.jpeg.99-0.tmp"), b"half").unwrap();
-        fs::write(dir.path().join("keep.jpeg"), b"x").unwrap();
+        let ours = temp_name("IM-0001-0001.jpeg", 99, 0);
+        fs::write(dir.path().join(&ours), b"half").unwrap();
+        // A user's files that merely look temporary, and near misses of our own shape.
+        let theirs = [
+            "keep.jpeg",
+            ".notes.tmp",
+            ".IM-0001-0001.jpeg.99-0.tmp",
+            ".datasets-tmp-notes",
+            ".datasets-tmp-12-x.jpeg",
+            ".datasets-tmp-12-3.",
+        ];
+        for name in theirs {
+            fs::write(dir.path().join(name), b"x").unwrap();
+        }
         remove_stale_temporaries(dir.path());
-        let names: Vec<_> = fs::read_dir(dir.path())
+        let mut names: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
             .flatten()
-            .map(|e| e.file_name())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("keep.jpeg")]);
+        names.sort();
+        let mut expected: Vec<_> = theirs.iter().map(|s| s.to_string()).collect();
+        expected.sort();
+        assert_eq!(names, expected, "only {ours} goes");
     }
 }

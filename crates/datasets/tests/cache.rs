@@ -75,6 +75,26 @@ fn missing_or_damaged_files_are_regenerated_identically() {
 }
 
 #[test]
+fn a_same_size_damaged_file_is_caught_by_its_hash_and_regenerated() {
+    let root = tempfile::tempdir().unwrap();
+    let set = cached_xray_set_in(root.path(), 2, SEED, false).unwrap();
+    let original = fs::read(&set.paths[1]).unwrap();
+    // Flip one byte in the middle: same size, other bytes.
+    let mut damaged = original.clone();
+    let mid = damaged.len() / 2;
+    damaged[mid] ^= 0x55;
+    fs::write(&set.paths[1], &damaged).unwrap();
+    assert_eq!(
+        fs::metadata(&set.paths[1]).unwrap().len(),
+        set.entries[1].bytes
+    );
+
+    let again = cached_xray_set_in(root.path(), 2, SEED, false).unwrap();
+    assert_eq!(again.generated, 1, "only the damaged file is made again");
+    assert!(fs::read(&again.paths[1]).unwrap() == original);
+}
+
+#[test]
 fn growing_the_set_keeps_the_old_files_and_lists_all_in_the_manifest() {
     let root = tempfile::tempdir().unwrap();
     let small = cached_xray_set_in(root.path(), 2, SEED, false).unwrap();
@@ -92,7 +112,10 @@ fn growing_the_set_keeps_the_old_files_and_lists_all_in_the_manifest() {
     // No temporaries left behind.
     for e in fs::read_dir(&big.dir).unwrap() {
         let name = e.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(!name.ends_with(".tmp"), "{name}");
+        assert!(
+            !name.ends_with(".tmp") && !name.starts_with(".datasets-tmp-"),
+            "{name}"
+        );
     }
 }
 

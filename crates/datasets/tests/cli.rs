@@ -121,6 +121,22 @@ fn a_second_run_reuses_the_files() {
 }
 
 #[test]
+fn a_users_dot_tmp_files_in_out_survive_and_only_our_stale_temporaries_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let notes = dir.path().join(".notes.tmp");
+    fs::write(&notes, b"my notes").unwrap();
+    let lookalike = dir.path().join(".IM-0001-0001.jpeg.1-0.tmp");
+    fs::write(&lookalike, b"also mine").unwrap();
+    // What a run killed mid-write leaves: our prefix, a pid, a counter, the target's name.
+    let stale = dir.path().join(".datasets-tmp-1-0.IM-0001-0001.jpeg");
+    fs::write(&stale, b"half a jpeg").unwrap();
+    xray(1, dir.path());
+    assert_eq!(fs::read(&notes).unwrap(), b"my notes");
+    assert_eq!(fs::read(&lookalike).unwrap(), b"also mine");
+    assert!(!stale.exists(), "our own stale temporary is removed");
+}
+
+#[test]
 fn a_different_seed_gives_different_images() {
     let a = tempfile::tempdir().unwrap();
     DATASETS.stdout(&[
