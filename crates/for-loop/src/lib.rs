@@ -6,6 +6,7 @@
 //! fault per 4 KiB page, unless it is asked for huge pages) and writing it at memory speed.
 
 use measure::report::{Kind, Lang, Report};
+use measure::stream;
 use measure::units::{count, duration, ratio};
 
 // ANCHOR: push
@@ -103,6 +104,32 @@ pub fn squares_into(buffer: &mut [u64]) {
 }
 // ANCHOR_END: in_place
 
+// ANCHOR: streaming
+/// The same squares written with streaming (non-temporal) stores: each 64-byte line goes
+/// straight to memory, without the read an ordinary store first makes of a line it is about
+/// to overwrite. `measure::stream` checks the CPU and holds the `unsafe`; the squares come in
+/// blocks of four from running sums, `(i + 4)² = i² + 8·i + 16`, adds instead of multiplies.
+pub fn squares_streaming(buffer: &mut [u64]) {
+    let (mut next, mut square, mut step) = (usize::MAX, [0u64; 4], [0u64; 4]);
+    let block = move |i: usize| {
+        if i != next {
+            // The first block: start the sums at i (the blocks come in order after it).
+            let at = |k: usize| (i + k) as u64;
+            square = std::array::from_fn(|k| at(k) * at(k));
+            step = std::array::from_fn(|k| 8 * at(k) + 16);
+        }
+        next = i + 4;
+        let squares = square;
+        for k in 0..4 {
+            square[k] += step[k];
+            step[k] += 32;
+        }
+        squares
+    };
+    stream::write_blocks(buffer, block, |i| i as u64 * i as u64);
+}
+// ANCHOR_END: streaming
+
 // ANCHOR: limits
 /// The limit for an approach that allocates its result:
 /// a fresh vector, filled with a constant.
@@ -118,12 +145,18 @@ pub fn fresh_fill_huge_pages(n: u64) -> Vec<u64> {
     filled
 }
 
-/// No allocation at all: rewrite a buffer whose pages are already mapped
-/// (memory bandwidth).
+/// No allocation at all: rewrite a buffer whose pages are already mapped, with streaming
+/// stores, which do not read a line before overwriting it (one core's write bandwidth).
 pub fn refill(buffer: &mut [u64]) {
-    buffer.fill(1);
+    stream::fill(buffer, 1);
 }
 // ANCHOR_END: limits
+
+/// The same refill with ordinary stores: each line is read before it is overwritten. Not a
+/// limit (streaming stores beat it on memory that is not in the cache); the benches show both.
+pub fn refill_ordinary(buffer: &mut [u64]) {
+    buffer.fill(1);
+}
 
 /// The chapter's lesson in this run's own numbers, printed under the table.
 pub fn lessons(report: &Report) -> Vec<String> {
@@ -242,6 +275,16 @@ mod tests {
         let mut buffer = vec![7u64; 1000];
         squares_into(&mut buffer);
         assert_eq!(buffer, iter_map_collect(1000));
+        // Streaming stores at every alignment and length: the head, the blocks and the tail.
+        let mut backing = vec![7u64; 1100];
+        for start in 0..4 {
+            for len in [0, 1, 3, 4, 5, 9, 1000] {
+                let out = &mut backing[start..start + len];
+                out.fill(u64::MAX);
+                squares_streaming(out);
+                assert_eq!(out, &iter_map_collect(len as u64)[..], "{start} {len}");
+            }
+        }
     }
 
     #[test]
@@ -250,6 +293,9 @@ mod tests {
         assert_eq!(fresh_fill_huge_pages(5), vec![1; 5]);
         let mut buffer = vec![0u64; 5];
         refill(&mut buffer);
+        assert_eq!(buffer, vec![1; 5]);
+        let mut buffer = vec![0u64; 5];
+        refill_ordinary(&mut buffer);
         assert_eq!(buffer, vec![1; 5]);
     }
 }

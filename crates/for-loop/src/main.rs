@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         .param("bytes", n * 8);
     let mut reused = vec![0u64; n as usize];
     let buffer = vec![0u64; n as usize];
+    let streamed = vec![0u64; n as usize];
 
     // ANCHOR: suite
     let mut suite = Suite::new("for-loop", workload, &cli.common);
@@ -46,6 +47,9 @@ fn main() -> ExitCode {
         running_sums_huge_pages(n)
     });
     suite.approach_in("squares into a reused buffer", buffer, |b| squares_into(b));
+    suite.approach_in("squares into a reused buffer, streaming stores", streamed, |b| {
+        squares_streaming(b)
+    });
     suite.limit("fresh fill", || fresh_fill(n));
     suite.limit("fresh fill, huge pages", || fresh_fill_huge_pages(n));
     suite.limit("refill a reused buffer", || refill(&mut reused));

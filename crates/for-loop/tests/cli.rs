@@ -4,7 +4,7 @@ use measure::testing::{self, Bin};
 
 const FOR_LOOP: Bin = Bin::new(env!("CARGO_BIN_EXE_for-loop"));
 
-const APPROACHES: [&str; 7] = [
+const APPROACHES: [&str; 8] = [
     "for-loop + push",
     "for-loop + with_capacity",
     "iter().map().collect()",
@@ -12,6 +12,7 @@ const APPROACHES: [&str; 7] = [
     "collect into huge pages",
     "running sums into huge pages",
     "squares into a reused buffer",
+    "squares into a reused buffer, streaming stores",
 ];
 
 #[test]

@@ -22,6 +22,7 @@ pub mod probe;
 pub mod progress;
 pub mod python;
 pub mod report;
+pub mod stream;
 pub mod suite;
 pub mod svg;
 pub mod testing;
