@@ -2,8 +2,9 @@
 
 A script calls `main(description, approaches, add_arguments)`. For each approach asked for
 (`--approach NAME`, repeatable; all when none is given) it makes one untimed warm-up call,
-fingerprints that result exactly like the Rust side (crates/measure/src/verify.rs), then times
-`--runs` calls with the garbage collector off during each call, as `timeit` does. It prints one
+then times `--runs` calls with the garbage collector off during each call, as `timeit` does,
+and fingerprints every call's result (outside the timed region) exactly like the Rust side
+(crates/measure/src/verify.rs), so that every timed run is verified. It prints one
 JSON document on stdout: {"python": VERSION, "rows": [...]}. An approach whose package is
 missing raises Skip("numpy not installed") and becomes a skipped row, not a failure.
 """
@@ -29,11 +30,45 @@ def need(module):
         raise Skip(f"{module} not installed") from None
 
 
+def position_sign(i):
+    """+1 or -1 for position i: the top bit of SplitMix64's output for i.
+
+    The same as `position_sign` in crates/measure/src/verify.rs."""
+    z = (i + 0x9E3779B97F4A7C15) & MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    z ^= z >> 31
+    return 1.0 if z >> 63 == 0 else -1.0
+
+
+_SIGNS = {}
+
+
+def position_signs(n):
+    """position_sign(0..n) as a float64 numpy array (kept per length: every run reuses it)."""
+    import numpy as np
+
+    if n not in _SIGNS:
+        z = np.arange(n, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+        _SIGNS.clear()  # one length at a time: an array of 10**7 signs is 80 MB
+        _SIGNS[n] = np.where(z >> np.uint64(63) == 0, 1.0, -1.0)
+    return _SIGNS[n]
+
+
+def _finite(v):
+    """JSON has no NaN or infinity: serde_json writes null for them, so do we."""
+    return v if v == v and v not in (float("inf"), float("-inf")) else None
+
+
 def fingerprint(result):
     """The same summary as crates/measure/src/verify.rs.
 
-    A float scalar: {"value"}. A float array: len, sum and sum of absolute values (float64).
-    A sequence of integers: len, wrapping sum and position-weighted wrapping sum (mod 2**64).
+    A float scalar: {"value"}. A float array: len, sum, sum of absolute values (l1) and the
+    signed sum sum(position_sign(i) * x[i]), in float64. A sequence of integers: len,
+    wrapping sum and position-weighted wrapping sum (mod 2**64).
     """
     if isinstance(result, (float, int)) and not isinstance(result, bool):
         return {"value": result}
@@ -43,9 +78,21 @@ def fingerprint(result):
         a = np.asarray(result, dtype=np.float64).ravel()
         if a.ndim == 0 or a.shape == ():
             return {"value": float(a)}
-        return {"len": int(len(a)), "sum": float(a.sum()), "l1": float(np.abs(a).sum())}
+        with np.errstate(invalid="ignore"):
+            signed = float(np.dot(position_signs(len(a)), a))
+        return {
+            "len": int(len(a)),
+            "sum": _finite(float(a.sum())),
+            "l1": _finite(float(np.abs(a).sum())),
+            "signed": _finite(signed),
+        }
     if isinstance(result, list) and result and isinstance(result[0], float):
-        return {"len": len(result), "sum": float(sum(result)), "l1": float(sum(abs(x) for x in result))}
+        return {
+            "len": len(result),
+            "sum": _finite(float(sum(result))),
+            "l1": _finite(float(sum(abs(x) for x in result))),
+            "signed": _finite(float(sum(position_sign(i) * x for i, x in enumerate(result)))),
+        }
     if hasattr(result, "dtype") and result.shape == ():
         return {"value": result.item()}
     try:
@@ -64,16 +111,18 @@ def fingerprint(result):
 
 
 def measure(fn, runs, fingerprint=None):
-    """One untimed warm-up call, then `runs` timed calls; returns (times, fingerprint).
+    """One untimed warm-up call, then `runs` timed calls; returns (times, fingerprint of the
+    warm-up, fingerprints of the timed runs).
 
-    `fingerprint` replaces the default summary where the Rust side compares another one
-    (bit patterns of floats, per-image means compared with a tolerance...).
+    Every run's result is fingerprinted (outside the timed region), so each timed run is
+    verified, as on the Rust side. `fingerprint` replaces the default summary where the Rust
+    side compares another one (bit patterns of floats, thumbnails compared with a tolerance...).
     """
     fingerprint = fingerprint or globals()["fingerprint"]
     result = fn()  # warm-up, never counted
     fp = fingerprint(result)
     del result
-    times = []
+    times, fps = [], []
     for _ in range(runs):
         enabled = gc.isenabled()
         gc.disable()
@@ -84,19 +133,21 @@ def measure(fn, runs, fingerprint=None):
         finally:
             if enabled:
                 gc.enable()
+        fps.append(fingerprint(result))
         del result  # freeing happens outside the timed region, as on the Rust side
-    return times, fp
+    return times, fp, fps
 
 
 def row(name, run):
-    """The JSON row of one approach: `run()` returns (times, fingerprint) or raises Skip."""
+    """The JSON row of one approach: `run()` returns (times, fingerprint of the warm-up,
+    fingerprints of the timed runs), as `measure` does, or raises Skip."""
     try:
-        times, fp = run()
+        times, fp, fps = run()
     except Skip as why:
         return {"approach": name, "skipped": str(why)}
     except MemoryError:
         return {"approach": name, "skipped": "out of memory"}
-    return {"approach": name, "times_s": times, "fingerprint": fp}
+    return {"approach": name, "times_s": times, "fingerprint": fp, "fingerprints": fps}
 
 
 def main(description, approaches, add_arguments=None, fingerprint=None):

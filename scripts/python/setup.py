@@ -3,8 +3,11 @@
     python3 scripts/python/setup.py [--venv DIR]
 
 `measure` uses that venv's interpreter for the Python rows when it exists (else python3 on
-PATH). Idempotent: an existing venv only gets missing packages. Exits 0 with a warning when
-the packages cannot be downloaded, since every Python row can be skipped and say why.
+PATH). The venv is always `target/python-venv` under the workspace root, whatever
+CARGO_TARGET_DIR says, since that is where `measure` looks for it. Idempotent: an existing
+venv only gets missing packages. Exits 1 when the venv cannot be made or the packages cannot
+be installed (`.ci/run` stops there); on a reader's machine the Python rows that need them are
+then skipped and say why.
 """
 
 import argparse
@@ -18,20 +21,24 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
 def main():
-    target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--venv", default=os.path.join(target, "python-venv"))
+    parser.add_argument("--venv", default=os.path.join(ROOT, "target", "python-venv"))
     args = parser.parse_args()
     python = os.path.join(args.venv, "bin", "python3")
     if not os.path.exists(python):
         print(f"python: creating {args.venv}", file=sys.stderr)
-        venv.EnvBuilder(with_pip=True).create(args.venv)
+        try:
+            venv.EnvBuilder(with_pip=True).create(args.venv)
+        except Exception as e:  # ensurepip missing (Debian's python3-venv), no space...
+            print(f"python: error: cannot create {args.venv}: {e}", file=sys.stderr)
+            return 1
     cmd = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
            "-r", os.path.join(HERE, "requirements.txt")]
     result = subprocess.run(cmd)
     if result.returncode != 0:
-        print("python: warning: could not install requirements.txt; rows that need them are skipped",
-              file=sys.stderr)
+        print("python: error: could not install requirements.txt into "
+              f"{args.venv}; the Python rows that need them are skipped", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -274,7 +274,7 @@ def first_call_in_fresh_process(args, runs):
     """numba's real first call: a new interpreter per run, `import numba` untimed, then the
     time of building the dispatcher and its first call, as the child measured it."""
     need("numba")
-    times, fp = [], None
+    times, fp, fps = [], None, []
     for run in range(runs + 1):  # the first one is the warm-up (disk caches)
         child = subprocess.run(
             [sys.executable, os.path.abspath(__file__), "--child-first-call", "--expr-py", args.expr_py, "--n", str(args.n)],
@@ -290,7 +290,8 @@ def first_call_in_fresh_process(args, runs):
             fp = report["fingerprint"]
         else:
             times.append(report["seconds"])
-    return times, fp
+            fps.append(report["fingerprint"])  # every timed run is verified
+    return times, fp, fps
 
 
 def child_first_call(args):

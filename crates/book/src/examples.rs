@@ -70,7 +70,7 @@ pub fn run_all(book: &Book, options: &BuildOptions) -> Result<(), String> {
         None => cargo_build(&manifest.examples)?,
     };
     if options.python {
-        ensure_python_venv();
+        ensure_python_venv()?;
     }
     let generated = book.generated();
     std::fs::create_dir_all(&generated)
@@ -122,10 +122,11 @@ fn run_one(ex: &Example, bin_dir: &Path, generated: &Path, python: bool) -> Resu
         if !python {
             cmd.arg("--no-python");
         }
-        let output = measure::python::run_with_timeout(&mut cmd, Duration::from_secs(ex.timeout_s))
-            .map_err(|e| format!("example {name} failed: {e}"))?;
+        let output =
+            measure::process::run_with_timeout(&mut cmd, Duration::from_secs(ex.timeout_s))
+                .map_err(|e| format!("example {name} failed: {e}"))?;
         if !output.status.success() {
-            let line = measure::python::last_line(&output.stderr)
+            let line = measure::process::last_line(&output.stderr)
                 .unwrap_or_else(|| "(it printed nothing on stderr)".into());
             return Err(format!("example {name} failed ({}): {line}", output.status));
         }
@@ -156,7 +157,7 @@ fn run_one(ex: &Example, bin_dir: &Path, generated: &Path, python: bool) -> Resu
 fn cargo_build(examples: &[Example]) -> Result<PathBuf, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.current_dir(measure::python::workspace_root())
+    cmd.current_dir(measure::process::workspace_root())
         .args(["build", "--release"]);
     for ex in examples {
         cmd.arg("-p").arg(&ex.name);
@@ -171,31 +172,39 @@ fn cargo_build(examples: &[Example]) -> Result<PathBuf, String> {
             "cargo build --release of the examples failed ({status})"
         ));
     }
-    Ok(measure::python::target_dir().join("release"))
+    Ok(measure::process::target_dir().join("release"))
 }
 
-/// The Python rows want numpy and friends: make `target/python-venv` once, best effort.
-fn ensure_python_venv() {
-    let venv = measure::python::target_dir().join("python-venv/bin/python3");
-    if venv.is_file() {
-        return;
+/// The Python rows want numpy and friends: make `target/python-venv` once. Outside CI a
+/// failure is a warning (the rows then say why they are skipped); under `CI=true` it fails
+/// the build, since every Python row must run there.
+fn ensure_python_venv() -> Result<(), String> {
+    if measure::python::venv_python().is_file() {
+        return Ok(());
     }
-    let Some(python) = measure::python::find_python() else {
-        eprintln!("book: python3 not found: the Python rows will say skipped");
-        return;
+    let strict = measure::python::in_ci();
+    let failed = |why: String| {
+        if strict {
+            Err(format!("CI=true: {why}"))
+        } else {
+            eprintln!("book: warning: {why}; rows that need packages are skipped");
+            Ok(())
+        }
     };
-    let setup = measure::python::workspace_root().join("scripts/python/setup.py");
+    let Some(python) = measure::python::find_python() else {
+        return failed("python3 not found".into());
+    };
+    let setup = measure::process::workspace_root().join("scripts/python/setup.py");
     eprintln!("book: setting up target/python-venv for the Python rows (once)");
     let mut cmd = Command::new(python);
     cmd.arg(setup);
-    match measure::python::run_with_timeout(&mut cmd, Duration::from_secs(600)) {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => eprintln!(
-            "book: warning: python setup failed ({}); rows that need packages are skipped",
-            out.status
-        ),
-        Err(e) => {
-            eprintln!("book: warning: python setup: {e}; rows that need packages are skipped")
-        }
+    match measure::process::run_with_timeout(&mut cmd, Duration::from_secs(600)) {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => failed(format!(
+            "python setup failed ({}): {}",
+            out.status,
+            measure::process::last_line(&out.stderr).unwrap_or_else(|| "no message".into())
+        )),
+        Err(e) => failed(format!("python setup: {e}")),
     }
 }

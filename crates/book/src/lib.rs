@@ -30,7 +30,7 @@ impl Book {
 
     /// `book/` in the workspace.
     pub fn default_dir() -> PathBuf {
-        measure::python::workspace_root().join("book")
+        measure::process::workspace_root().join("book")
     }
 
     pub fn src(&self) -> PathBuf {

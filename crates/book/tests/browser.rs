@@ -34,7 +34,7 @@ fn headless(browser: &PathBuf, profile: &tempfile::TempDir, args: &[&str]) -> St
     ])
     .arg(format!("--user-data-dir={}", profile.path().display()))
     .args(args);
-    let out = measure::python::run_with_timeout(&mut cmd, Duration::from_secs(120))
+    let out = measure::process::run_with_timeout(&mut cmd, Duration::from_secs(120))
         .expect("chromium ran");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -58,7 +58,7 @@ fn the_for_loop_chapter_renders_in_a_browser_with_real_numbers() {
     let profile = tempfile::tempdir().unwrap();
     let page = server.url("/for-loop.html");
     let dom = headless(&browser, &profile, &["--dump-dom", &page]);
-    let shot_dir = measure::python::target_dir().join("browser-test");
+    let shot_dir = measure::process::target_dir().join("browser-test");
     std::fs::create_dir_all(&shot_dir).unwrap();
     let shot = shot_dir.join("for-loop.png");
     headless(

@@ -47,9 +47,11 @@ fn main() -> ExitCode {
         running_sums_huge_pages(n)
     });
     suite.approach_in("squares into a reused buffer", buffer, |b| squares_into(b));
-    suite.approach_in("squares into a reused buffer, streaming stores", streamed, |b| {
-        squares_streaming(b)
-    });
+    suite.approach_in(
+        "squares into a reused buffer, streaming stores",
+        streamed,
+        |b| squares_streaming(b),
+    );
     suite.limit("fresh fill", || fresh_fill(n));
     suite.limit("fresh fill, huge pages", || fresh_fill_huge_pages(n));
     suite.limit("refill a reused buffer", || refill(&mut reused));

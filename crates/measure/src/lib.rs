@@ -19,6 +19,7 @@ pub mod cli;
 pub mod document;
 pub mod machine;
 pub mod probe;
+pub mod process;
 pub mod progress;
 pub mod python;
 pub mod report;

@@ -2,15 +2,21 @@
 //!
 //! A script in `scripts/python/` takes `--runs R` and `--approach NAME` (repeatable) plus its
 //! own arguments, times each approach itself (warm-up, then R runs, like `measure`) and prints
-//! one JSON document: `{"python": "3.11.7", "rows": [{"approach", "times_s", "fingerprint"} |
-//! {"approach", "skipped"}]}`. Anything that keeps a row from running (no interpreter, a missing
+//! one JSON document: `{"python": "3.11.7", "rows": [{"approach", "times_s", "fingerprint",
+//! "fingerprints"} | {"approach", "skipped"}]}`: `fingerprint` is the warm-up's, `fingerprints`
+//! has one per timed run (each verified). Anything that keeps a row from running (no interpreter, a missing
 //! package, a crashed script) becomes a skipped row with the reason, never a made-up number.
+//!
+//! Each approach runs in a process of its own (`--approach NAME` once) with the script's
+//! timeout, so one slow row says "timed out" while the others report. Under `CI=true` a
+//! skipped row (other than `--no-python`) is ✗ and fails the run: see [`skip_fails_in_ci`].
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
+use crate::process;
 use crate::verify::Fingerprint;
 
 /// A script of `scripts/python/` and the approaches it implements.
@@ -51,10 +57,27 @@ pub struct PythonRow {
     pub approach: String,
     #[serde(default)]
     pub times_s: Vec<f64>,
+    /// The warm-up's fingerprint (optional).
     #[serde(default)]
     pub fingerprint: Option<Fingerprint>,
+    /// One fingerprint per timed run, in the order of `times_s`: each is verified.
+    #[serde(default)]
+    pub fingerprints: Vec<Fingerprint>,
     #[serde(default)]
     pub skipped: Option<String>,
+}
+
+impl PythonRow {
+    /// A row that did not run, and why.
+    pub fn skipped(approach: &str, why: impl Into<String>) -> PythonRow {
+        PythonRow {
+            approach: approach.to_string(),
+            times_s: Vec::new(),
+            fingerprint: None,
+            fingerprints: Vec::new(),
+            skipped: Some(why.into()),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,28 +85,15 @@ struct ScriptOutput {
     rows: Vec<PythonRow>,
 }
 
-/// The workspace's root folder (where `scripts/` and `target/` live).
-/// `TALK_ROOT` overrides it for a binary moved elsewhere.
-pub fn workspace_root() -> PathBuf {
-    if let Some(root) = std::env::var_os("TALK_ROOT") {
-        return PathBuf::from(root);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+/// The project's venv interpreter, `target/python-venv/bin/python3` under the workspace root
+/// (made by `scripts/python/setup.py`). Always under the workspace, never under
+/// `CARGO_TARGET_DIR`: a build into another target folder still finds the same venv.
+pub fn venv_python() -> PathBuf {
+    process::workspace_root().join("target/python-venv/bin/python3")
 }
 
-/// Cargo's target folder: `CARGO_TARGET_DIR` when set, else `target/` in the workspace.
-pub fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => workspace_root().join("target"),
-    }
-}
-
-/// The interpreter to use: `TALK_PYTHON`, then the project's venv (`target/python-venv`,
-/// made by `scripts/python/setup`), then `python3` on `PATH`.
+/// The interpreter to use: `TALK_PYTHON`, then the project's venv ([`venv_python`]), then
+/// `python3` on `PATH`.
 pub fn find_python() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("TALK_PYTHON") {
         let p = PathBuf::from(p);
@@ -92,7 +102,7 @@ pub fn find_python() -> Option<PathBuf> {
         }
         return on_path(p.to_str()?);
     }
-    let venv = target_dir().join("python-venv/bin/python3");
+    let venv = venv_python();
     if venv.is_file() {
         return Some(venv);
     }
@@ -108,123 +118,98 @@ fn on_path(name: &str) -> Option<PathBuf> {
 
 /// Runs `script` for the `selected` approaches with `runs` timed runs each.
 /// Returns one row per selected approach, in the order asked for.
+///
+/// Each approach runs in a process of its own with the script's timeout (`--approach NAME`
+/// once): a row that hangs or crashes is skipped with its reason ("timed out after 600 s")
+/// while the others report, and nothing it started outlives it ([`process::run_with_timeout`]).
 pub fn run(script: &PythonScript, selected: &[String], runs: u32) -> Vec<PythonRow> {
     let skip_all = |why: String| {
         selected
             .iter()
-            .map(|a| PythonRow {
-                approach: a.clone(),
-                times_s: Vec::new(),
-                fingerprint: None,
-                skipped: Some(why.clone()),
-            })
+            .map(|a| PythonRow::skipped(a, why.clone()))
             .collect()
     };
     let Some(python) = find_python() else {
         return skip_all("python3 not found".into());
     };
-    let path = workspace_root().join("scripts/python").join(&script.script);
+    let path = process::workspace_root()
+        .join("scripts/python")
+        .join(&script.script);
     if !path.is_file() {
         return skip_all(format!("{} not found", path.display()));
     }
-    let mut cmd = Command::new(&python);
-    cmd.arg("-u")
-        .arg(&path)
-        .arg("--runs")
-        .arg(runs.to_string())
-        .args(&script.args);
-    for a in selected {
-        cmd.arg("--approach").arg(a);
-    }
-    let output = match run_with_timeout(&mut cmd, script.timeout) {
-        Ok(o) => o,
-        Err(e) => return skip_all(format!("{}: {e}", script.script)),
-    };
-    if !output.status.success() {
-        let last = last_line(&output.stderr).unwrap_or_else(|| "no message".into());
-        return skip_all(format!(
-            "{} failed ({}): {last}",
-            script.script, output.status
-        ));
-    }
-    let parsed: ScriptOutput = match serde_json::from_slice(&output.stdout) {
-        Ok(p) => p,
-        Err(e) => return skip_all(format!("{} printed no valid report: {e}", script.script)),
-    };
     selected
         .iter()
-        .map(|a| {
-            parsed
-                .rows
-                .iter()
-                .find(|r| &r.approach == a)
-                .cloned()
-                .unwrap_or_else(|| PythonRow {
-                    approach: a.clone(),
-                    times_s: Vec::new(),
-                    fingerprint: None,
-                    skipped: Some(format!("{} reported no row for it", script.script)),
-                })
-        })
+        .map(|approach| run_one(&python, &path, script, approach, runs))
         .collect()
 }
 
-/// The last non-blank line a program printed: usually its error message.
-pub fn last_line(output: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(output);
-    text.lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .map(|l| l.trim().to_string())
+/// One approach of `script`, in its own process.
+fn run_one(
+    python: &Path,
+    path: &Path,
+    script: &PythonScript,
+    approach: &str,
+    runs: u32,
+) -> PythonRow {
+    let name = &script.script;
+    let mut cmd = Command::new(python);
+    cmd.arg("-u")
+        .arg(path)
+        .arg("--runs")
+        .arg(runs.to_string())
+        .args(&script.args)
+        .arg("--approach")
+        .arg(approach);
+    let output = match process::run_with_timeout(&mut cmd, script.timeout) {
+        Ok(o) => o,
+        Err(e) => return PythonRow::skipped(approach, format!("{name}: {e}")),
+    };
+    if !output.status.success() {
+        let last = process::last_line(&output.stderr).unwrap_or_else(|| "no message".into());
+        return PythonRow::skipped(
+            approach,
+            format!("{name} failed ({}): {last}", output.status),
+        );
+    }
+    let parsed: ScriptOutput = match serde_json::from_slice(&output.stdout) {
+        Ok(p) => p,
+        Err(e) => {
+            return PythonRow::skipped(approach, format!("{name} printed no valid report: {e}"));
+        }
+    };
+    parsed
+        .rows
+        .into_iter()
+        .find(|r| r.approach == approach)
+        .unwrap_or_else(|| PythonRow::skipped(approach, format!("{name} reported no row for it")))
 }
 
-/// Runs a command to completion, killing it after `timeout`.
-pub fn run_with_timeout(
-    cmd: &mut Command,
-    timeout: Duration,
-) -> std::io::Result<std::process::Output> {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    // Drain both pipes on threads so a chatty child cannot block on a full pipe.
-    let mut out = child.stdout.take();
-    let mut err = child.stderr.take();
-    let read_out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(o) = out.as_mut() {
-            let _ = std::io::Read::read_to_end(o, &mut buf);
-        }
-        buf
-    });
-    let read_err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(e) = err.as_mut() {
-            let _ = std::io::Read::read_to_end(e, &mut buf);
-        }
-        buf
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if start.elapsed() > timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!("timed out after {} s", timeout.as_secs()),
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let stdout = read_out.join().unwrap_or_default();
-    let stderr = read_err.join().unwrap_or_default();
-    Ok(std::process::Output {
-        status,
-        stdout,
-        stderr,
-    })
+/// Whether a Python row's skip fails this run: under `CI` (any value but empty, `0` or
+/// `false`, as CI services set `CI=true`) every Python row asked for must run, so a skip for a
+/// missing interpreter or package, a crash or a timeout is a failure there, never a vacuous
+/// pass. `--no-python` is asked for and stays a skip. On a reader's machine the row is skipped
+/// and says why.
+pub fn skip_fails_in_ci(why: &str) -> bool {
+    in_ci() && why != "--no-python"
+}
+
+/// `CI` is set to something other than empty, `0` or `false`.
+pub fn in_ci() -> bool {
+    std::env::var("CI")
+        .map(|v| !matches!(v.trim().to_ascii_lowercase().as_str(), "" | "0" | "false"))
+        .unwrap_or(false)
+}
+
+/// The skipped Python row `row` (see [`skip_fails_in_ci`]) marked ✗ when a skip fails the run
+/// here: `verified: false` with the reason, so the report and the exit code (1) show it.
+pub fn fail_skip_in_ci(row: &mut crate::Row) {
+    if let Some(why) = &row.skipped
+        && skip_fails_in_ci(why)
+    {
+        row.verified = Some(false);
+        row.verify_error = Some(format!(
+            "CI=true: a Python row that cannot run fails the run ({why})"
+        ));
+    }
 }

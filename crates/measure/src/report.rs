@@ -120,6 +120,14 @@ pub struct Row {
     /// One line on what the row measures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// How this row's result was compared with the baseline's, where the row has its own
+    /// check (a tolerance and how it is derived).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<String>,
+    /// The inputs this row lost over all its runs (one per input, the first error seen).
+    /// Those the baseline lost too are bad inputs; any other makes the row ✗.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<Failure>,
 }
 
 impl Row {
@@ -149,11 +157,15 @@ impl Row {
             verify_error: None,
             skipped: Some(why.into()),
             note: None,
+            tolerance: None,
+            failures: Vec::new(),
         }
     }
 }
 
-/// Every input accounted for: `done + failed == total`.
+/// Every input accounted for: `done + failed == total`. `failed` counts the distinct inputs
+/// that failed in any row (the baseline's bad inputs and every input another approach lost,
+/// each once); each row's own losses are in its [`Row::failures`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunSummary {
     pub total: u64,
@@ -171,12 +183,34 @@ pub struct Failure {
 impl Report {
     /// 0 when every input was processed and every result verified; 1 otherwise.
     pub fn exit_code(&self) -> u8 {
-        let mismatch = self.results.iter().any(|r| r.verified == Some(false));
+        let mismatch = self
+            .results
+            .iter()
+            .any(|r| r.verified == Some(false) || !r.failures.is_empty());
         if self.summary.failed > 0 || !self.failures.is_empty() || mismatch {
             1
         } else {
             0
         }
+    }
+
+    /// Recomputes `failures` and `summary` from the rows: `failures` gets every input a row
+    /// lost that it does not list yet (each input once), `failed` the number of distinct
+    /// failed inputs, `done` the rest of `total`. For callers that replace `failures` after
+    /// [`crate::Suite::run`].
+    pub fn recount(&mut self) {
+        for r in &self.results {
+            for f in &r.failures {
+                if !self.failures.iter().any(|g| g.input == f.input) {
+                    self.failures.push(f.clone());
+                }
+            }
+        }
+        let mut inputs: Vec<&str> = self.failures.iter().map(|f| f.input.as_str()).collect();
+        inputs.sort_unstable();
+        inputs.dedup();
+        self.summary.failed = inputs.len() as u64;
+        self.summary.done = self.summary.total.saturating_sub(self.summary.failed);
     }
 
     pub fn row(&self, approach: &str) -> Option<&Row> {
@@ -331,9 +365,24 @@ impl Report {
             out.push('\n');
         }
 
+        let baseline_lost: Vec<&str> = self
+            .results
+            .iter()
+            .filter(|r| r.kind == Kind::Baseline)
+            .flat_map(|r| r.failures.iter().map(|f| f.input.as_str()))
+            .collect();
         for r in &self.results {
             if let Some(e) = &r.verify_error {
                 out.push_str(&paint("31", &format!("✗ {}: {e}\n", r.approach)));
+            }
+            // What this row lost that the baseline processed: one line each.
+            for f in &r.failures {
+                if r.kind != Kind::Baseline && !baseline_lost.contains(&f.input.as_str()) {
+                    out.push_str(&paint(
+                        "31",
+                        &format!("  {} lost {}: {}\n", r.approach, f.input, f.error),
+                    ));
+                }
             }
         }
         let s = &self.summary;

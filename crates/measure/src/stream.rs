@@ -133,7 +133,11 @@ pub fn fill<T: Word>(out: &mut [T], value: T) {
 
 /// `dst.copy_from_slice(src)` with streaming stores. Panics if the lengths differ.
 pub fn copy<T: Word>(src: &[T], dst: &mut [T]) {
-    assert_eq!(src.len(), dst.len(), "source and destination lengths differ");
+    assert_eq!(
+        src.len(),
+        dst.len(),
+        "source and destination lengths differ"
+    );
     write(dst, |i| src[i]);
 }
 
@@ -324,7 +328,10 @@ mod tests {
                 },
                 |i| i as u64,
             );
-            assert!(out.iter().enumerate().all(|(i, &v)| v == i as u64), "start {start}");
+            assert!(
+                out.iter().enumerate().all(|(i, &v)| v == i as u64),
+                "start {start}"
+            );
             assert!(asked.windows(2).all(|w| w[1] == w[0] + 4), "{asked:?}");
             assert!(asked.len() >= 23, "{asked:?}");
         }

@@ -12,9 +12,16 @@ use crate::progress::Progress;
 use crate::python::{self, PythonScript};
 use crate::report::{Columns, Failure, Kind, Lang, Report, Row, RunSummary, Throughput, Workload};
 use crate::svg::{self, Figure};
-use crate::verify::{self, Fingerprint, Verify};
+use crate::verify::{self, Fingerprint, Poison, Verify};
 
-type Body<'a> = Box<dyn FnMut() -> (Sample, Option<Fingerprint>) + 'a>;
+/// One run's time, its result's fingerprint (none for limits) and the inputs it lost.
+struct RunResult {
+    sample: Sample,
+    fingerprint: Option<Fingerprint>,
+    failures: Vec<Failure>,
+}
+
+type Body<'a> = Box<dyn FnMut() -> RunResult + 'a>;
 type Compare<'a> = Box<dyn Fn(&Fingerprint, &Fingerprint) -> Result<(), String> + 'a>;
 type Conclude<'a> = Box<dyn FnOnce(&Report) -> Vec<String> + 'a>;
 
@@ -33,6 +40,8 @@ pub struct Suite<'a> {
     entries: Vec<Entry<'a>>,
     python: Vec<PythonScript>,
     compare: Compare<'a>,
+    /// Per-row checks ([`Suite::check_with`], [`Suite::check_row`]): row name, check, why.
+    checks: Vec<(String, Compare<'a>, String)>,
     columns: Columns,
     accounted: Option<(RunSummary, Vec<Failure>)>,
     notes: Vec<String>,
@@ -54,6 +63,7 @@ impl<'a> Suite<'a> {
             entries: Vec::new(),
             python: Vec::new(),
             compare: Box::new(verify::exact),
+            checks: Vec::new(),
             columns: Columns::default(),
             accounted: None,
             notes: Vec::new(),
@@ -73,8 +83,10 @@ impl<'a> Suite<'a> {
     }
 
     /// An approach that works in place on `state` (a reused buffer): only `f` is timed, then
-    /// `state` itself is checked against the baseline's result.
-    pub fn approach_in<S: Verify + 'a>(
+    /// `state` itself is checked against the baseline's result. Before every run (the warm-up
+    /// and each timed one, outside the timer) `state` is poisoned (NaN, or a sentinel for
+    /// integers: [`Poison`]), so each run is checked on what it wrote itself.
+    pub fn approach_in<S: Verify + Poison + 'a>(
         &mut self,
         name: &str,
         mut state: S,
@@ -84,11 +96,17 @@ impl<'a> Suite<'a> {
             name,
             Kind::Approach,
             Box::new(move || {
+                state.poison();
+                black_box(&mut state);
                 let probe = Probe::start();
                 f(&mut state);
                 black_box(&mut state);
                 let sample = probe.stop();
-                (sample, Some(state.fingerprint()))
+                RunResult {
+                    sample,
+                    fingerprint: Some(state.fingerprint()),
+                    failures: state.failures(),
+                }
             }),
         )
     }
@@ -104,7 +122,11 @@ impl<'a> Suite<'a> {
                 let out = black_box(f());
                 let sample = probe.stop();
                 drop(out);
-                (sample, None)
+                RunResult {
+                    sample,
+                    fingerprint: None,
+                    failures: Vec::new(),
+                }
             }),
         )
     }
@@ -143,6 +165,34 @@ impl<'a> Suite<'a> {
         compare: impl Fn(&Fingerprint, &Fingerprint) -> Result<(), String> + 'a,
     ) -> &mut Self {
         self.compare = Box::new(compare);
+        self
+    }
+
+    /// The check of the last registered row, instead of the suite's ([`Suite::compare_with`]),
+    /// and `why` it is the right one (a tolerance and how it is derived). `why` lands in the
+    /// row's `tolerance` in the report.
+    pub fn check_with(
+        &mut self,
+        compare: impl Fn(&Fingerprint, &Fingerprint) -> Result<(), String> + 'a,
+        why: impl Into<String>,
+    ) -> &mut Self {
+        if let Some(name) = self.entries.last().map(|e| e.name.clone()) {
+            self.check_row(&name, compare, why);
+        }
+        self
+    }
+
+    /// The check of the row named `row` (a Rust row, or a Python one: `Python NAME`), instead
+    /// of the suite's, and `why` (see [`Suite::check_with`]).
+    pub fn check_row(
+        &mut self,
+        row: &str,
+        compare: impl Fn(&Fingerprint, &Fingerprint) -> Result<(), String> + 'a,
+        why: impl Into<String>,
+    ) -> &mut Self {
+        self.checks.retain(|(n, _, _)| n != row);
+        self.checks
+            .push((row.to_string(), Box::new(compare), why.into()));
         self
     }
 
@@ -243,42 +293,75 @@ impl<'a> Suite<'a> {
         let mut order: Vec<usize> = (0..self.entries.len()).collect();
         order.sort_by_key(|&i| self.entries[i].kind != Kind::Baseline);
         let mut reference: Option<Fingerprint> = None;
+        // The inputs the baseline lost: bad inputs, not an approach's fault.
+        let mut baseline_lost: Vec<Failure> = Vec::new();
         let mut rows: Vec<(usize, Row)> = Vec::new();
         for index in order {
             let entry = &mut self.entries[index];
             if !wanted(&entry.name, entry.kind) {
                 continue;
             }
+            let check = self.checks.iter().find(|(n, _, _)| *n == entry.name);
+            let compare = check.map_or(&self.compare, |(_, c, _)| c);
             let bar = Progress::bar(progress, runs as u64 + 1, &entry.name);
             bar.message("warm-up");
             let mut samples = Vec::with_capacity(runs as usize);
             let mut verdict: Result<(), String> = Ok(());
+            let mut failures: Vec<Failure> = Vec::new();
             for run in 0..=runs {
-                let (sample, fingerprint) = (entry.body)();
-                if let Some(fp) = fingerprint {
+                let result = (entry.body)();
+                if let Some(fp) = result.fingerprint {
                     match &reference {
                         None => reference = Some(fp),
                         Some(reference) if verdict.is_ok() => {
-                            verdict = (self.compare)(reference, &fp)
-                                .map_err(|e| format!("run {run}: {e}"));
+                            verdict = compare(reference, &fp).map_err(|e| match run {
+                                0 => format!("warm-up: {e}"),
+                                _ => format!("run {run}: {e}"),
+                            });
                         }
                         Some(_) => {}
                     }
                 }
+                merge_failures(&mut failures, result.failures);
                 if run > 0 {
-                    samples.push(sample);
+                    samples.push(result.sample);
                 }
                 bar.inc();
                 bar.message(format!("run {}/{runs}", run + 1));
             }
             bar.finish();
+            if entry.kind == Kind::Baseline {
+                baseline_lost = failures.clone();
+            } else if entry.kind == Kind::Approach {
+                let lost = failures
+                    .iter()
+                    .filter(|f| !baseline_lost.iter().any(|b| b.input == f.input))
+                    .count();
+                if lost > 0 {
+                    let first = failures
+                        .iter()
+                        .find(|f| !baseline_lost.iter().any(|b| b.input == f.input))
+                        .map(|f| format!("{}: {}", f.input, f.error))
+                        .unwrap_or_default();
+                    let what = format!(
+                        "lost {lost} input{} that the baseline processed (first: {first})",
+                        if lost == 1 { "" } else { "s" }
+                    );
+                    verdict = match verdict {
+                        Ok(()) => Err(what),
+                        Err(e) => Err(format!("{what}; {e}")),
+                    };
+                }
+            }
             let mut row = row_from_samples(&entry.name, Lang::Rust, entry.kind, &samples);
             row.note = entry.note.clone();
+            row.tolerance = check.map(|(_, _, why)| why.clone());
             row.verified = match entry.kind {
                 Kind::Limit => None,
                 _ => Some(verdict.is_ok()),
             };
             row.verify_error = verdict.err();
+            row.failures = failures;
             rows.push((index, row));
         }
         // Restore registration order for the table.
@@ -303,6 +386,7 @@ impl<'a> Suite<'a> {
                         approach: a.clone(),
                         times_s: Vec::new(),
                         fingerprint: None,
+                        fingerprints: Vec::new(),
                         skipped: Some("--no-python".into()),
                     })
                     .collect()
@@ -315,7 +399,9 @@ impl<'a> Suite<'a> {
             for pr in python_rows {
                 let name = PythonScript::row_name(&pr.approach);
                 if let Some(why) = pr.skipped {
-                    results.push(Row::skipped(&name, Lang::Python, Kind::Approach, why));
+                    let mut row = Row::skipped(&name, Lang::Python, Kind::Approach, why);
+                    python::fail_skip_in_ci(&mut row);
+                    results.push(row);
                     continue;
                 }
                 let samples: Vec<Sample> = pr
@@ -330,11 +416,16 @@ impl<'a> Suite<'a> {
                 let mut row = row_from_samples(&name, Lang::Python, Kind::Approach, &samples);
                 row.cpu_s = None;
                 row.minor_faults = None;
-                let verdict = match (&reference, &pr.fingerprint) {
-                    (Some(r), Some(fp)) => (self.compare)(r, fp),
-                    (_, None) => Err("the script reported no fingerprint".into()),
-                    (None, _) => Err("no baseline result to compare with".into()),
-                };
+                let check = self.checks.iter().find(|(n, _, _)| *n == name);
+                let compare = check.map_or(&self.compare, |(_, c, _)| c);
+                row.tolerance = check.map(|(_, _, why)| why.clone());
+                let verdict = verify_python(
+                    reference.as_ref(),
+                    pr.fingerprint.as_ref(),
+                    &pr.fingerprints,
+                    pr.times_s.len(),
+                    compare,
+                );
                 row.verified = Some(verdict.is_ok());
                 row.verify_error = verdict.err();
                 results.push(row);
@@ -364,6 +455,7 @@ impl<'a> Suite<'a> {
             },
             Vec::new(),
         ));
+        // The summary accounts for every row: an input lost by any approach counts once.
         if selected.is_some() {
             self.notes.push(format!("only the approaches named with --approach ran, and the baseline \"{baseline_name}\""));
         }
@@ -379,6 +471,7 @@ impl<'a> Suite<'a> {
             notes: self.notes,
             columns: self.columns,
         };
+        report.recount();
         if let Some(conclude) = self.conclude.take() {
             let lines = conclude(&report);
             report.notes.extend(lines);
@@ -418,6 +511,42 @@ impl<'a> Suite<'a> {
     }
 }
 
+/// Adds `more` to `into`, one failure per input (the first error seen).
+fn merge_failures(into: &mut Vec<Failure>, more: Vec<Failure>) {
+    for f in more {
+        if !into.iter().any(|g| g.input == f.input) {
+            into.push(f);
+        }
+    }
+}
+
+/// A Python row's verdict: the warm-up's fingerprint (if the script sent one) and one per
+/// timed run, each checked against the baseline's, as the Rust rows are.
+fn verify_python(
+    reference: Option<&Fingerprint>,
+    warm_up: Option<&Fingerprint>,
+    timed: &[Fingerprint],
+    runs: usize,
+    compare: &Compare<'_>,
+) -> Result<(), String> {
+    let Some(reference) = reference else {
+        return Err("no baseline result to compare with".into());
+    };
+    if timed.len() != runs {
+        return Err(format!(
+            "the script reported {} fingerprint(s) for {runs} timed run(s)",
+            timed.len()
+        ));
+    }
+    if let Some(fp) = warm_up {
+        compare(reference, fp).map_err(|e| format!("warm-up: {e}"))?;
+    }
+    for (run, fp) in timed.iter().enumerate() {
+        compare(reference, fp).map_err(|e| format!("run {}: {e}", run + 1))?;
+    }
+    Ok(())
+}
+
 fn verified<'a, T: Verify>(mut f: impl FnMut() -> T + 'a) -> Body<'a> {
     Box::new(move || {
         let probe = Probe::start();
@@ -425,8 +554,13 @@ fn verified<'a, T: Verify>(mut f: impl FnMut() -> T + 'a) -> Body<'a> {
         let sample = probe.stop();
         // Checking and freeing happen outside the timed region.
         let fingerprint = out.fingerprint();
+        let failures = out.failures();
         drop(out);
-        (sample, Some(fingerprint))
+        RunResult {
+            sample,
+            fingerprint: Some(fingerprint),
+            failures,
+        }
     })
 }
 
@@ -602,6 +736,208 @@ mod tests {
         );
         assert!(!table.contains('\x1b'));
         assert!(out.figures[0].svg.contains("<svg") && out.figures[0].svg.contains("a (baseline)"));
+    }
+
+    #[test]
+    fn a_reused_buffer_is_poisoned_before_every_run() {
+        let c = common(&["--runs", "3", "--no-python"]);
+        let mut suite = Suite::new("t", Workload::new("squares", 100, "numbers"), &c);
+        suite.baseline("base", || squares(100));
+        let mut first = true;
+        // A kernel that writes only on its first call: the warm-up is right, the timed runs
+        // would find the warm-up's answer still in the buffer if it were not poisoned.
+        suite.approach_in("writes once", vec![0u64; 100], move |b| {
+            if std::mem::take(&mut first) {
+                b.copy_from_slice(&squares(100));
+            }
+        });
+        suite.approach_in("writes every time", vec![0u64; 100], |b| {
+            b.copy_from_slice(&squares(100))
+        });
+        let mut calls = 0;
+        let mut floats = Suite::new("t", Workload::new("halves", 10, "numbers"), &c);
+        floats.baseline("base", || {
+            (0..10).map(|i| i as f32 / 2.0).collect::<Vec<_>>()
+        });
+        floats.compare_with(verify::within(1e-6));
+        floats.approach_in("skips the last on run 2", vec![0f32; 10], move |b| {
+            calls += 1;
+            let end = if calls == 3 { 9 } else { 10 };
+            for (i, x) in b[..end].iter_mut().enumerate() {
+                *x = i as f32 / 2.0;
+            }
+        });
+
+        let report = suite.run().unwrap().report;
+        let row = report.row("writes once").unwrap();
+        assert_eq!(row.verified, Some(false));
+        assert!(
+            row.verify_error.as_deref().unwrap().starts_with("run 1: "),
+            "{row:?}"
+        );
+        assert_eq!(
+            report.row("writes every time").unwrap().verified,
+            Some(true)
+        );
+        assert_eq!(report.exit_code(), 1);
+
+        let report = floats.run().unwrap().report;
+        let row = report.row("skips the last on run 2").unwrap();
+        assert_eq!(row.verified, Some(false));
+        assert!(
+            row.verify_error.as_deref().unwrap().starts_with("run 2: "),
+            "{row:?}"
+        );
+        assert_eq!(report.exit_code(), 1);
+    }
+
+    #[test]
+    fn a_row_can_have_its_own_check_and_says_why() {
+        let c = common(&["--runs", "1", "--no-python"]);
+        let mut suite = Suite::new("t", Workload::new("sum", 1, "sums"), &c);
+        suite.baseline("exact", || 1000.0f64);
+        suite.approach("close", || 1000.5f64);
+        suite.approach("loose", || 1000.5f64);
+        suite.check_with(verify::within(1e-3), "within 1e-3: the bound of its order");
+        suite.approach("far", || 1002.0f64);
+        suite.check_with(verify::within(1e-3), "within 1e-3");
+        suite.check_row("Python x", verify::within(1.0), "anything goes");
+        let report = suite.run().unwrap().report;
+        let row = |n: &str| report.row(n).unwrap().clone();
+        assert_eq!(
+            row("close").verified,
+            Some(false),
+            "the suite's check: exact"
+        );
+        assert_eq!(row("close").tolerance, None);
+        assert_eq!(row("loose").verified, Some(true));
+        assert_eq!(
+            row("loose").tolerance.as_deref(),
+            Some("within 1e-3: the bound of its order")
+        );
+        assert_eq!(row("far").verified, Some(false));
+        assert!(row("far").verify_error.unwrap().contains("1e-3"));
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(
+            json["results"][2]["tolerance"],
+            "within 1e-3: the bound of its order"
+        );
+        assert!(json["results"][0].get("tolerance").is_none());
+    }
+
+    /// A result that lost some inputs: each lost input is a failure.
+    struct Partial {
+        values: Vec<u64>,
+        lost: Vec<&'static str>,
+    }
+
+    impl Verify for Partial {
+        fn fingerprint(&self) -> Fingerprint {
+            self.values.fingerprint()
+        }
+
+        fn failures(&self) -> Vec<Failure> {
+            self.lost
+                .iter()
+                .map(|input| Failure {
+                    input: input.to_string(),
+                    error: format!("worker killed by signal 9 while on {input}"),
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn a_row_that_loses_inputs_says_so_in_the_report() {
+        let c = common(&["--runs", "2", "--no-python"]);
+        let mut suite = Suite::new("t", Workload::new("images", 4, "images"), &c);
+        // The baseline cannot read d.jpeg: a bad input, not a fault of any row.
+        suite.baseline("sequential", || Partial {
+            values: vec![1, 2, 3],
+            lost: vec!["d.jpeg"],
+        });
+        suite.approach("pool, fine", || Partial {
+            values: vec![1, 2, 3],
+            lost: vec!["d.jpeg"],
+        });
+        let mut run = 0;
+        suite.approach("pool, killed", move || {
+            run += 1;
+            Partial {
+                values: vec![1, 2, 3],
+                // b.jpeg lost twice (counted once), c.jpeg in the last run only.
+                lost: match run {
+                    1 => vec!["d.jpeg"],
+                    2 => vec!["d.jpeg", "b.jpeg"],
+                    _ => vec!["b.jpeg", "c.jpeg", "d.jpeg"],
+                },
+            }
+        });
+        let out = suite.run().unwrap();
+        let report = &out.report;
+        let row = |n: &str| report.row(n).unwrap().clone();
+        assert_eq!(row("sequential").verified, Some(true));
+        assert_eq!(row("sequential").failures.len(), 1);
+        assert_eq!(row("pool, fine").verified, Some(true));
+        let killed = row("pool, killed");
+        assert_eq!(killed.verified, Some(false));
+        let inputs: Vec<&str> = killed.failures.iter().map(|f| f.input.as_str()).collect();
+        assert_eq!(inputs, ["d.jpeg", "b.jpeg", "c.jpeg"]);
+        let e = killed.verify_error.unwrap();
+        assert!(
+            e.starts_with(
+                "lost 2 inputs that the baseline processed (first: b.jpeg: worker killed"
+            ),
+            "{e}"
+        );
+        // The summary accounts for every row: d, b and c failed somewhere.
+        assert_eq!(
+            report.summary,
+            RunSummary {
+                total: 4,
+                done: 1,
+                failed: 3
+            }
+        );
+        let all: Vec<&str> = report.failures.iter().map(|f| f.input.as_str()).collect();
+        assert_eq!(all, ["d.jpeg", "b.jpeg", "c.jpeg"]);
+        assert_eq!(report.exit_code(), 1);
+        let json = serde_json::to_value(report).unwrap();
+        assert_eq!(json["results"][2]["failures"][1]["input"], "b.jpeg");
+        assert_eq!(json["summary"]["failed"], 3);
+        assert!(json["results"][1]["failures"][0]["error"].is_string());
+        let table = report.table(false);
+        assert!(
+            table.contains(
+                "  pool, killed lost b.jpeg: worker killed by signal 9 while on b.jpeg\n"
+            ),
+            "{table}"
+        );
+        assert!(table.contains("  pool, killed lost c.jpeg: "), "{table}");
+        assert!(!table.contains("pool, fine lost"), "{table}");
+        assert!(
+            table.contains("images: 4 total, 1 done, 3 failed"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn python_rows_are_verified_on_every_timed_run() {
+        let compare: Compare = Box::new(verify::exact);
+        let fp = |v: u64| Fingerprint(serde_json::json!({ "value": v }));
+        let good = [fp(1), fp(1), fp(1)];
+        assert_eq!(
+            verify_python(Some(&fp(1)), Some(&fp(1)), &good, 3, &compare),
+            Ok(())
+        );
+        let later = [fp(1), fp(1), fp(2)];
+        let e = verify_python(Some(&fp(1)), Some(&fp(1)), &later, 3, &compare).unwrap_err();
+        assert!(e.starts_with("run 3: result differs"), "{e}");
+        let e = verify_python(Some(&fp(1)), Some(&fp(2)), &good, 3, &compare).unwrap_err();
+        assert!(e.starts_with("warm-up: "), "{e}");
+        let e = verify_python(Some(&fp(1)), Some(&fp(1)), &good[..2], 3, &compare).unwrap_err();
+        assert!(e.contains("2 fingerprint(s) for 3 timed run(s)"), "{e}");
+        assert!(verify_python(None, None, &good, 3, &compare).is_err());
     }
 
     #[test]

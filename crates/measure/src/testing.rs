@@ -197,8 +197,13 @@ pub fn approaches(report: &Value) -> Vec<&str> {
 
 /// Asserts a row either ran and was verified, or was skipped for a reason a reader can act
 /// on (the interpreter or a package not found / not installed). True if it ran.
+/// Under `CI=true` (see [`crate::python::in_ci`]) every row asked for must run: a skip fails.
 pub fn assert_verified_or_skipped(row: &Value) -> bool {
     if let Some(why) = row["skipped"].as_str() {
+        assert!(
+            !crate::python::skip_fails_in_ci(why),
+            "CI=true: every row must run, this one was skipped: {row}"
+        );
         assert!(
             why.contains("not found") || why.contains("not installed"),
             "{why}"

@@ -14,7 +14,7 @@ fn python_rows_run_or_say_why_not() {
     let scripts = root.path().join("scripts/python");
     std::fs::create_dir_all(&scripts).unwrap();
     // The real harness, beside scripts of our own.
-    let harness = python::workspace_root().join("scripts/python/_measure.py");
+    let harness = measure::process::workspace_root().join("scripts/python/_measure.py");
     std::fs::copy(harness, scripts.join("_measure.py")).unwrap();
     write(
         &scripts,

@@ -8,6 +8,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use measure::verify::Poison;
 use measure::{Fingerprint, Verify};
 use serde_json::json;
 
@@ -57,6 +58,14 @@ impl Verify for Bits {
             sum += v;
         }
         Fingerprint(json!({ "len": self.0.len(), "sum": sum, "bits": weighted }))
+    }
+}
+
+/// Poisoned (every value NaN) before each run of an in-place approach, so that each run is
+/// checked on what it wrote.
+impl Poison for Bits {
+    fn poison(&mut self) {
+        self.0.poison();
     }
 }
 
