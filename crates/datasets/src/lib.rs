@@ -20,6 +20,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod error;
+mod folder;
 mod hostile;
 mod rng;
 mod set;
@@ -27,13 +28,16 @@ mod thumbnail;
 mod xray;
 
 pub use error::DatasetError;
+pub use folder::{JpegFolder, is_jpeg_name, list_jpegs};
 pub use hostile::{Hostile, write_hostile};
 pub use rng::{SplitMix64, fnv1a64};
 pub use set::{
     MANIFEST_NAME, Manifest, ManifestEntry, XraySet, cache_root, cached_xray_set,
     cached_xray_set_in, set_dir_name, write_xray_set,
 };
-pub use thumbnail::{MAX_SIDE, thumbnail, thumbnail_from_bytes};
+pub use thumbnail::{
+    Difference, MAX_SIDE, ThumbnailCheck, Thumbnails, file_name, thumbnail, thumbnail_from_bytes,
+};
 pub use xray::{XrayImage, is_rgb, xray_file_name, xray_image, xray_jpeg};
 
 /// Images in the Kaggle set's `train/NORMAL` folder: the full run.

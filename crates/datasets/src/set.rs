@@ -114,7 +114,7 @@ pub struct XraySet {
 
 /// Where sets are cached: `target/talk-data/` (`CARGO_TARGET_DIR` is honoured).
 pub fn cache_root() -> PathBuf {
-    measure::python::target_dir().join("talk-data")
+    measure::process::target_dir().join("talk-data")
 }
 
 /// The folder name of the set made with `seed` inside a cache root: `xray-seed2020-v1`.

@@ -2,13 +2,17 @@
 //! shrink it to `side`×`side` pixels. Every way a file can be bad becomes a
 //! [`DatasetError::Decode`] that names the file and says why in a few words.
 
+use std::cell::Cell;
 use std::io::Cursor;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use image::imageops::FilterType;
 use image::{ImageFormat, ImageReader, Limits};
 
-use crate::DatasetError;
+use measure::{Failure, Fingerprint, Verify};
+use serde_json::{Value, json};
+
+use crate::{DatasetError, fnv1a64};
 
 /// Widest or tallest image accepted (a header can declare 60000x60000 pixels; decoding it
 /// would ask for 3.6 GB before finding out the data is missing).
@@ -67,6 +71,281 @@ fn decode_error(path: &Path, reason: &str) -> DatasetError {
     }
 }
 
+/// A file's name for messages (its path when it has none).
+pub fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Every input's thumbnail, or why it has none, in input order: the one result type of every
+/// example that makes thumbnails (threads, process-pool), checked the same way everywhere.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Thumbnails {
+    /// Each input's `side * side` grey pixels, or the one-line reason it has none.
+    pub items: Vec<Result<Vec<u8>, String>>,
+    /// The inputs the executor lost (its worker died, the task timed out or panicked): their
+    /// items are errors too, but the input is not to blame, so the row that lost them says so
+    /// ([`Verify::failures`]).
+    pub lost: Vec<Failure>,
+}
+
+impl Thumbnails {
+    /// Results where nothing was lost.
+    pub fn new(items: Vec<Result<Vec<u8>, String>>) -> Thumbnails {
+        Thumbnails {
+            items,
+            lost: Vec::new(),
+        }
+    }
+
+    /// The inputs that failed, one line each (`paths` are the inputs, in the same order).
+    pub fn input_failures(&self, paths: &[PathBuf]) -> Vec<Failure> {
+        self.items
+            .iter()
+            .zip(paths)
+            .filter_map(|(r, p)| {
+                r.as_ref().err().map(|e| Failure {
+                    input: file_name(p),
+                    error: e.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+impl Verify for Thumbnails {
+    /// How many inputs, which failed, a digest per thumbnail in input order (what two Rust
+    /// results must share exactly) and every pixel of the thumbnails in order, as hex, for
+    /// the comparison with Python's within a tolerance ([`ThumbnailCheck`]).
+    fn fingerprint(&self) -> Fingerprint {
+        let failed: Vec<usize> = (0..self.items.len())
+            .filter(|&i| self.items[i].is_err())
+            .collect();
+        let digests: Vec<u64> = self
+            .items
+            .iter()
+            .map(|r| r.as_ref().map_or(0, |t| fnv1a64(t)))
+            .collect();
+        let mut pixels = String::new();
+        for t in self.items.iter().flatten() {
+            push_hex(&mut pixels, t);
+        }
+        Fingerprint(json!({
+            "images": self.items.len(),
+            "failed": failed,
+            "first_error": self.items.iter().find_map(|r| r.as_ref().err()),
+            "digests": digests,
+            "pixels": pixels,
+        }))
+    }
+}
+
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for &b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+}
+
+fn from_hex(hex: &str) -> Result<Vec<u8>, String> {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Ok(c - b'0'),
+        b'a'..=b'f' => Ok(c - b'a' + 10),
+        b'A'..=b'F' => Ok(c - b'A' + 10),
+        _ => Err(format!("'{}' is not a hex digit", c as char)),
+    };
+    let bytes = hex.as_bytes();
+    if !bytes.len().is_multiple_of(2) {
+        return Err("an odd number of hex digits".into());
+    }
+    bytes
+        .chunks_exact(2)
+        .map(|p| Ok(digit(p[0])? << 4 | digit(p[1])?))
+        .collect()
+}
+
+/// How one thumbnail differs from another of the same size: the largest difference of one
+/// pixel (in grey levels of 255) and the peak signal-to-noise ratio in dB (infinite when equal).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Difference {
+    pub max_abs: u8,
+    pub psnr_db: f64,
+}
+
+impl Difference {
+    pub fn between(a: &[u8], b: &[u8]) -> Difference {
+        let mut max_abs = 0u8;
+        let mut squares = 0u64;
+        for (&x, &y) in a.iter().zip(b) {
+            let d = x.abs_diff(y);
+            max_abs = max_abs.max(d);
+            squares += d as u64 * d as u64;
+        }
+        let mse = squares as f64 / a.len().max(1) as f64;
+        let psnr_db = match mse {
+            0.0 => f64::INFINITY,
+            _ => 10.0 * (255.0f64 * 255.0 / mse).log10(),
+        };
+        Difference { max_abs, psnr_db }
+    }
+}
+
+/// How far a Pillow thumbnail (`Image.open(p).convert("L").resize((64, 64))`: libjpeg's
+/// decoder, Pillow's bicubic filter) may be from ours (zune-jpeg, a triangle filter) and still
+/// count as the same image. Measured on the 1,341 generated X-rays (2026-12, Pillow 13): at
+/// most 11 grey levels at any pixel (median over images 7), PSNR at least 43.5 dB (median 45.1).
+/// The wrong results the check exists for are far away: the same set transposed differs by at
+/// least 149 levels (PSNR at most 13.3 dB), flipped left-right by 64 (28.2 dB), two
+/// neighbouring images swapped by 72 (25.0 dB), any two different images by 60 (27.7 dB).
+/// The bounds sit between, with room on both sides: about twice the largest measured
+/// difference, and 7 dB under the lowest measured PSNR.
+pub const PILLOW_MAX_ABS: u8 = 24;
+/// See [`PILLOW_MAX_ABS`].
+pub const PILLOW_MIN_PSNR_DB: f64 = 36.0;
+
+/// The check of one result's thumbnails against the baseline's ([`Suite::compare_with`]
+/// (measure::Suite::compare_with)).
+///
+/// - A result whose fingerprint has `digests` (every Rust row) must match the baseline
+///   exactly: the same inputs failed, and every thumbnail byte for byte, in order.
+/// - A result without them (a Python row: Pillow decodes with libjpeg and resizes with its
+///   own bicubic filter, so its pixels are close, not equal) must have the same inputs failed
+///   and each thumbnail, in order, within `max_abs` grey levels at every pixel and at least
+///   `min_psnr_db` dB of PSNR against the baseline's. Its pixels come as hex (`pixels`) or in
+///   a raw file (`pixels_file`: the thumbnails one after the other).
+///
+/// `worst` records the largest difference that passed, for the report's note.
+#[derive(Debug)]
+pub struct ThumbnailCheck {
+    pub side: u32,
+    pub max_abs: u8,
+    pub min_psnr_db: f64,
+    pub worst: Cell<Option<Difference>>,
+}
+
+impl ThumbnailCheck {
+    pub fn new(side: u32, max_abs: u8, min_psnr_db: f64) -> ThumbnailCheck {
+        ThumbnailCheck {
+            side,
+            max_abs,
+            min_psnr_db,
+            worst: Cell::new(None),
+        }
+    }
+
+    /// The bounds for Pillow's thumbnails ([`PILLOW_MAX_ABS`], [`PILLOW_MIN_PSNR_DB`]).
+    pub fn pillow(side: u32) -> ThumbnailCheck {
+        ThumbnailCheck::new(side, PILLOW_MAX_ABS, PILLOW_MIN_PSNR_DB)
+    }
+
+    /// What the check allows, for a row's note.
+    pub fn describe(&self) -> String {
+        format!(
+            "each thumbnail, in order, within {} grey levels of the baseline's at every pixel and \
+             at least {:.0} dB PSNR",
+            self.max_abs, self.min_psnr_db
+        )
+    }
+
+    /// The verdict on `other` against `base`.
+    pub fn compare(&self, base: &Fingerprint, other: &Fingerprint) -> Result<(), String> {
+        let (base, other) = (&base.0, &other.0);
+        if base["images"] != other["images"] {
+            return Err(format!(
+                "{} images, expected {}",
+                other["images"], base["images"]
+            ));
+        }
+        if base["failed"] != other["failed"] {
+            let count = |v: &Value| v.as_array().map_or(0, Vec::len);
+            return Err(format!(
+                "{} of {} images failed where the baseline had {} failures (first: {})",
+                count(&other["failed"]),
+                other["images"],
+                count(&base["failed"]),
+                other["first_error"].as_str().unwrap_or("none")
+            ));
+        }
+        if let Some(digests) = other.get("digests") {
+            if let (Some(a), Some(b)) = (base["digests"].as_array(), digests.as_array())
+                && let Some(i) = (0..a.len().min(b.len())).find(|&i| a[i] != b[i])
+            {
+                return Err(format!(
+                    "image {i}: thumbnail differs from the baseline's (byte-exact check)"
+                ));
+            }
+            return match base["digests"] == *digests {
+                true => Ok(()),
+                false => Err("thumbnails differ from the baseline's (byte-exact check)".into()),
+            };
+        }
+        let ours = pixels(base)?;
+        let theirs = pixels(other)?;
+        let area = (self.side * self.side) as usize;
+        if ours.len() != theirs.len() || ours.len() % area != 0 {
+            return Err(format!(
+                "{} bytes of thumbnails, expected {} ({} of {}x{})",
+                theirs.len(),
+                ours.len(),
+                ours.len() / area,
+                self.side,
+                self.side
+            ));
+        }
+        let ok: Vec<usize> = {
+            let failed: Vec<u64> = base["failed"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_u64).collect())
+                .unwrap_or_default();
+            let images = base["images"].as_u64().unwrap_or(0);
+            (0..images)
+                .filter(|i| !failed.contains(i))
+                .map(|i| i as usize)
+                .collect()
+        };
+        let mut worst: Option<Difference> = None;
+        for (k, (a, b)) in ours.chunks(area).zip(theirs.chunks(area)).enumerate() {
+            let d = Difference::between(a, b);
+            let image = ok.get(k).copied().unwrap_or(k);
+            if d.max_abs > self.max_abs || d.psnr_db < self.min_psnr_db {
+                return Err(format!(
+                    "image {image}: thumbnail differs from the baseline's by up to {} grey                      levels, PSNR {:.1} dB (allowed: at most {} levels, at least {:.0} dB)",
+                    d.max_abs, d.psnr_db, self.max_abs, self.min_psnr_db
+                ));
+            }
+            worst = Some(match worst {
+                None => d,
+                Some(w) => Difference {
+                    max_abs: w.max_abs.max(d.max_abs),
+                    psnr_db: w.psnr_db.min(d.psnr_db),
+                },
+            });
+        }
+        if let Some(d) = worst {
+            let w = self.worst.get().unwrap_or(d);
+            self.worst.set(Some(Difference {
+                max_abs: w.max_abs.max(d.max_abs),
+                psnr_db: w.psnr_db.min(d.psnr_db),
+            }));
+        }
+        Ok(())
+    }
+}
+
+/// The thumbnails' bytes of a fingerprint: inline hex, or a raw file the script wrote.
+fn pixels(fp: &Value) -> Result<Vec<u8>, String> {
+    if let Some(hex) = fp.get("pixels").and_then(Value::as_str) {
+        return from_hex(hex).map_err(|e| format!("bad pixels in the fingerprint: {e}"));
+    }
+    match fp.get("pixels_file").and_then(Value::as_str) {
+        Some(path) => std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}")),
+        None => Err("the fingerprint carries no thumbnails (no pixels, no pixels_file)".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +397,160 @@ mod tests {
                 reason(h.name)
             );
         }
+    }
+
+    /// Real thumbnails of generated X-rays, and a fingerprint shaped like the Python script's.
+    fn real_thumbnails(count: usize) -> Thumbnails {
+        let dir = tempfile::tempdir().unwrap();
+        let mut items = Vec::new();
+        for index in 0..count {
+            let path = dir.path().join(format!("{index}.jpeg"));
+            std::fs::write(&path, xray_jpeg(DEFAULT_SEED, index).unwrap()).unwrap();
+            items.push(thumbnail(&path, 64).map_err(|e| e.to_string()));
+        }
+        items.push(Err("cannot decode bad.jpeg: empty file".into()));
+        Thumbnails::new(items)
+    }
+
+    fn python_like(t: &Thumbnails, file: Option<&Path>) -> Fingerprint {
+        let failed: Vec<usize> = (0..t.items.len())
+            .filter(|&i| t.items[i].is_err())
+            .collect();
+        let raw: Vec<u8> = t.items.iter().flatten().flatten().copied().collect();
+        let mut fp = json!({"images": t.items.len(), "failed": failed});
+        match file {
+            Some(path) => {
+                std::fs::write(path, &raw).unwrap();
+                fp["pixels_file"] = json!(path.display().to_string());
+            }
+            None => {
+                let mut hex = String::new();
+                push_hex(&mut hex, &raw);
+                fp["pixels"] = json!(hex);
+            }
+        }
+        Fingerprint(fp)
+    }
+
+    fn transpose(t: &[u8], side: usize) -> Vec<u8> {
+        (0..side * side)
+            .map(|i| t[(i % side) * side + i / side])
+            .collect()
+    }
+
+    #[test]
+    fn python_thumbnails_pass_only_when_each_image_is_close_and_in_order() {
+        let base = real_thumbnails(3);
+        let reference = base.fingerprint();
+        let check = ThumbnailCheck::pillow(64);
+        assert_eq!(check.compare(&reference, &python_like(&base, None)), Ok(()));
+        assert_eq!(check.worst.get().unwrap().max_abs, 0);
+
+        // Pillow-sized differences pass: a few levels everywhere, 20 at one pixel.
+        let mut near = base.clone();
+        for t in near.items.iter_mut().flatten() {
+            for (i, p) in t.iter_mut().enumerate() {
+                *p = p.saturating_add((i % 5) as u8);
+            }
+            t[100] = t[100].saturating_sub(20);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("near.raw");
+        assert_eq!(
+            check.compare(&reference, &python_like(&near, Some(&file))),
+            Ok(())
+        );
+        let worst = check.worst.get().unwrap();
+        assert!(worst.max_abs >= 20 && worst.psnr_db > 36.0, "{worst:?}");
+
+        // A transposed thumbnail gets ✗.
+        let mut transposed = base.clone();
+        let t = transposed.items[1].as_mut().unwrap();
+        *t = transpose(t, 64);
+        let e = check
+            .compare(&reference, &python_like(&transposed, None))
+            .unwrap_err();
+        assert!(e.starts_with("image 1: thumbnail differs"), "{e}");
+
+        // A swapped pair gets ✗, though every image is a good thumbnail of some input.
+        let mut swapped = base.clone();
+        swapped.items.swap(0, 2);
+        let e = check
+            .compare(&reference, &python_like(&swapped, Some(&file)))
+            .unwrap_err();
+        assert!(e.starts_with("image 0: thumbnail differs"), "{e}");
+
+        // Other failures, a missing thumbnail, a missing file: ✗, each with its reason.
+        let mut lost = base.clone();
+        lost.items[2] = Err("worker died".into());
+        let e = check
+            .compare(&reference, &python_like(&lost, None))
+            .unwrap_err();
+        assert!(
+            e.starts_with("2 of 4 images failed where the baseline had 1"),
+            "{e}"
+        );
+        let mut short = python_like(&base, None);
+        short.0["pixels"] = json!(short.0["pixels"].as_str().unwrap()[2..].to_string());
+        assert!(check.compare(&reference, &short).is_err());
+        let mut gone = python_like(&base, Some(&file));
+        gone.0["pixels_file"] = json!(dir.path().join("nowhere.raw").display().to_string());
+        let e = check.compare(&reference, &gone).unwrap_err();
+        assert!(
+            e.starts_with("cannot read ") && e.contains("nowhere.raw"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn rust_thumbnails_must_match_byte_for_byte_in_order() {
+        let base = real_thumbnails(3);
+        let check = ThumbnailCheck::pillow(64);
+        let reference = base.fingerprint();
+        assert_eq!(
+            check.compare(&reference, &base.clone().fingerprint()),
+            Ok(())
+        );
+        let mut one_level = base.clone();
+        one_level.items[1].as_mut().unwrap()[7] ^= 1;
+        let e = check
+            .compare(&reference, &one_level.fingerprint())
+            .unwrap_err();
+        assert!(e.starts_with("image 1: thumbnail differs"), "{e}");
+        let mut transposed = base.clone();
+        let t = transposed.items[0].as_mut().unwrap();
+        *t = transpose(t, 64);
+        assert!(
+            check
+                .compare(&reference, &transposed.fingerprint())
+                .is_err()
+        );
+        let mut swapped = base.clone();
+        swapped.items.swap(0, 1);
+        assert!(check.compare(&reference, &swapped.fingerprint()).is_err());
+        let mut timed_out = base.clone();
+        timed_out.items[0] = Err("task \"resize\" #1 timed out".into());
+        let e = check
+            .compare(&reference, &timed_out.fingerprint())
+            .unwrap_err();
+        assert!(e.contains("(first: task \"resize\" #1 timed out)"), "{e}");
+    }
+
+    #[test]
+    fn differences_are_max_abs_and_psnr() {
+        assert_eq!(
+            Difference::between(&[1, 2, 3], &[1, 2, 3]),
+            Difference {
+                max_abs: 0,
+                psnr_db: f64::INFINITY
+            }
+        );
+        let d = Difference::between(&[0, 0, 0, 0], &[10, 0, 0, 0]);
+        assert_eq!(d.max_abs, 10);
+        // MSE 25: 10 log10(255² / 25) = 34.15 dB.
+        assert!((d.psnr_db - 34.151).abs() < 1e-3, "{}", d.psnr_db);
+        assert_eq!(from_hex("00ff7A").unwrap(), [0, 255, 122]);
+        assert!(from_hex("0").is_err() && from_hex("zz").is_err());
     }
 
     #[test]
