@@ -191,9 +191,17 @@ impl Document {
             .collect();
         let mut doc = serde_json::Map::new();
         doc.insert("example".into(), json!(self.example));
+        // The machine, with the Python a part's rows ran with, if any did.
+        let machine = Machine {
+            python: state
+                .reports
+                .iter()
+                .find_map(|(_, r)| r.machine.python.clone()),
+            ..Machine::detect()
+        };
         doc.insert(
             "machine".into(),
-            serde_json::to_value(Machine::detect()).unwrap_or(Value::Null),
+            serde_json::to_value(machine).unwrap_or(Value::Null),
         );
         doc.insert("parts".into(), Value::Array(reports));
         for (k, v) in &state.extra {

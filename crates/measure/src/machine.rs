@@ -1,4 +1,5 @@
-//! The machine header of every report: CPU model, logical cores, OS, and the rustc that built us.
+//! The machine header of every report: CPU model, logical cores, OS, the rustc that built us
+//! and, when Python rows ran, the Python and the packages they ran with.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,6 +9,10 @@ pub struct Machine {
     pub cores: usize,
     pub os: String,
     pub rustc: String,
+    /// The interpreter and packages of the Python rows (`Python 3.11.2 · numpy 2.4.6 · ...`),
+    /// when any ran: a Python row's time means little without them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python: Option<String>,
 }
 
 impl Machine {
@@ -19,15 +24,21 @@ impl Machine {
                 .unwrap_or(1),
             os: os_name(),
             rustc: env!("MEASURE_RUSTC_VERSION").to_string(),
+            python: None,
         }
     }
 
     /// One line for the table header.
     pub fn line(&self) -> String {
-        format!(
+        let mut line = format!(
             "{} · {} logical cores · {} · {}",
             self.cpu, self.cores, self.os, self.rustc
-        )
+        );
+        if let Some(python) = &self.python {
+            line.push_str(" · ");
+            line.push_str(python);
+        }
+        line
     }
 }
 
@@ -73,5 +84,22 @@ mod tests {
         assert!(m.cores >= 1);
         assert!(m.rustc.starts_with("rustc "), "{}", m.rustc);
         assert!(!m.cpu.is_empty() && !m.os.is_empty());
+        assert_eq!(m.python, None, "only a run with Python rows names a Python");
+    }
+
+    #[test]
+    fn the_python_versions_follow_rustc_in_the_header() {
+        let m = super::Machine {
+            python: Some("Python 3.11.2 · numpy 2.4.6".into()),
+            ..super::Machine::detect()
+        };
+        assert!(
+            m.line()
+                .ends_with(&format!("{} · Python 3.11.2 · numpy 2.4.6", m.rustc))
+        );
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["python"], "Python 3.11.2 · numpy 2.4.6");
+        let without = serde_json::to_value(super::Machine::detect()).unwrap();
+        assert!(without.get("python").is_none());
     }
 }

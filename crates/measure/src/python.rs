@@ -185,6 +185,40 @@ fn run_one(
         .unwrap_or_else(|| PythonRow::skipped(approach, format!("{name} reported no row for it")))
 }
 
+/// The packages whose versions a report names when Python rows ran: distribution names, as
+/// `pip` knows them.
+const PACKAGES: [&str; 5] = ["numpy", "numba", "Pillow", "requests", "aiohttp"];
+
+/// `Python 3.11.2 · numpy 2.4.6 · Pillow 13.0.0 ...`: the interpreter the Python rows use and
+/// the versions of the packages installed in it (read from their metadata, without importing
+/// them, so this costs one interpreter start, once per process). `None` without a Python.
+pub fn versions() -> Option<String> {
+    static VERSIONS: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    VERSIONS
+        .get_or_init(|| {
+            let python = find_python()?;
+            let program = format!(
+                "import sys, importlib.metadata as m\n\
+                 print('Python ' + sys.version.split()[0])\n\
+                 for p in {PACKAGES:?}:\n\
+                 \x20   try: print(p + ' ' + m.version(p))\n\
+                 \x20   except Exception: pass\n"
+            );
+            let mut cmd = Command::new(python);
+            cmd.arg("-c").arg(program);
+            let out =
+                process::run_with_timeout(&mut cmd, std::time::Duration::from_secs(30)).ok()?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            let parts: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            (out.status.success() && !parts.is_empty()).then(|| parts.join(" · "))
+        })
+        .clone()
+}
+
 /// Whether a Python row's skip fails this run: under `CI` (any value but empty, `0` or
 /// `false`, as CI services set `CI=true`) every Python row asked for must run, so a skip for a
 /// missing interpreter or package, a crash or a timeout is a failure there, never a vacuous

@@ -246,8 +246,10 @@ impl Report {
         ));
         out.push_str(&format!("machine: {}\n", self.machine.line()));
         out.push_str(&format!(
-            "each approach: 1 warm-up run, then {} timed runs; ratios are to \"{}\" in this run\n\n",
-            self.runs, self.baseline
+            "each approach: 1 warm-up run, then {} timed run{}; ratios are to \"{}\" in this run\n\n",
+            self.runs,
+            if self.runs == 1 { "" } else { "s" },
+            self.baseline
         ));
 
         let mut header = vec![

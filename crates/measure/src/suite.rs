@@ -369,6 +369,8 @@ impl<'a> Suite<'a> {
         let mut results: Vec<Row> = rows.into_iter().map(|(_, r)| r).collect();
         results.sort_by_key(|r| r.kind == Kind::Limit);
 
+        // The interpreter and packages, for the machine header, when a Python row ran.
+        let mut python_versions = None;
         for script in &self.python {
             let chosen: Vec<String> = script
                 .approaches
@@ -394,6 +396,9 @@ impl<'a> Suite<'a> {
                 let spin = Progress::spinner(progress, &format!("Python {}", script.script));
                 let rows = python::run(script, &chosen, runs);
                 spin.finish();
+                if rows.iter().any(|r| r.skipped.is_none()) {
+                    python_versions = python::versions();
+                }
                 rows
             };
             for pr in python_rows {
@@ -461,7 +466,10 @@ impl<'a> Suite<'a> {
         }
         let mut report = Report {
             example: self.example,
-            machine: Machine::detect(),
+            machine: Machine {
+                python: python_versions,
+                ..Machine::detect()
+            },
             workload: self.workload,
             baseline: baseline_name,
             runs,

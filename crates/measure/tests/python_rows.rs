@@ -38,6 +38,9 @@ fn python_rows_run_or_say_why_not() {
 
     let selected = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     if python::find_python().is_some() {
+        // The header names the interpreter the rows ran with (and packages, where installed).
+        let versions = python::versions().unwrap();
+        assert!(versions.starts_with("Python 3."), "{versions}");
         let rows = python::run(
             &PythonScript::new("ok.py", &["range", "missing"]),
             &selected(&["range", "missing"]),
