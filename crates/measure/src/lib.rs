@@ -18,6 +18,7 @@
 pub mod cli;
 pub mod document;
 pub mod machine;
+pub mod parts;
 pub mod probe;
 pub mod process;
 pub mod progress;
@@ -33,6 +34,7 @@ pub mod verify;
 pub use cli::{Common, UsageError};
 pub use document::Document;
 pub use machine::Machine;
+pub use parts::Catalog;
 pub use probe::{Probe, Sample, Spread};
 pub use python::PythonScript;
 pub use report::{Failure, Kind, Lang, Report, Row, RunSummary, Throughput, Workload};
