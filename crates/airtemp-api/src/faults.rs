@@ -203,6 +203,7 @@ impl Config {
         Ok(())
     }
 
+    // ANCHOR: decide
     /// What happens to request number `attempt` (1-based) for `date`.
     pub fn decide(&self, date: Date, attempt: u32) -> Decision {
         let mut rng = SplitMix64::new(hash(&[
@@ -231,6 +232,7 @@ impl Config {
             cut,
         }
     }
+    // ANCHOR_END: decide
 }
 
 /// The server's plan for one request.

@@ -308,6 +308,7 @@ async fn air_temperature(
             r
         }
         Fault::NotFound => error(StatusCode::NOT_FOUND, &format!("no data for {date}")),
+        // ANCHOR: reset
         Fault::Reset => {
             let body = day_json(&shared, date);
             let full = body.len();
@@ -322,6 +323,7 @@ async fn air_temperature(
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             r
         }
+        // ANCHOR_END: reset
         Fault::Truncated => {
             let body = day_json(&shared, date);
             let end = cut_at(body.len(), decision.cut);
