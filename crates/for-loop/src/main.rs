@@ -14,13 +14,17 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(version, about, long_about = None)]
 struct Cli {
-    /// How many squares [default: 10,000,000, or 1,000,000 with --quick]
-    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=500_000_000))]
+    /// How many squares [default: 10,000,000, or 1,000,000 with --quick]; a size that needs
+    /// more memory than the machine has available is refused before anything is allocated
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=MAX_N))]
     n: Option<u64>,
 
     #[command(flatten)]
     common: Common,
 }
+
+/// Far beyond any machine's memory (8 TiB per buffer), small enough that no byte count overflows.
+const MAX_N: u64 = 1 << 40;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -29,6 +33,13 @@ fn main() -> ExitCode {
     } else {
         10_000_000
     });
+    if !cli.common.list
+        && let Some(available) = memory_available()
+        && let Some(line) = refuse_n(n, python_rows_run(&cli.common), available)
+    {
+        eprintln!("{line}");
+        return ExitCode::from(2);
+    }
     let workload = Workload::new("squares of 0..N as a Vec<u64>", n, "numbers")
         .param("N", n)
         .param("bytes", n * 8);
@@ -38,7 +49,7 @@ fn main() -> ExitCode {
 
     // ANCHOR: suite
     let mut suite = Suite::new("for-loop", workload, &cli.common);
-    suite.baseline("for-loop + push", || for_loop_push(n));
+    suite.baseline(names::PUSH, || for_loop_push(n));
     suite.approach("for-loop + with_capacity", || for_loop_with_capacity(n));
     suite.approach("iter().map().collect()", || iter_map_collect(n));
     suite.approach("fill a zeroed Vec (numpy style)", || fill_zeroed(n));
@@ -67,4 +78,15 @@ fn main() -> ExitCode {
 
     suite.show_cpu().show_page_faults().conclude(lessons);
     suite.main()
+}
+
+/// Whether this run starts the Python rows: not with --no-python, nor when every
+/// --approach names a Rust row.
+fn python_rows_run(common: &Common) -> bool {
+    !common.no_python
+        && (common.approaches.is_empty()
+            || common
+                .approaches
+                .iter()
+                .any(|a| a.to_lowercase().starts_with("python")))
 }

@@ -126,10 +126,28 @@ fn bad_arguments_get_one_line_and_exit_2() {
     );
     FOR_LOOP.assert_usage_errors(&[
         &["--n", "-5"],
-        &["--n", "600000000"],
+        &["--n", "2000000000000"],
         &["--runs", "0"],
         &["--bogus"],
     ]);
+}
+
+#[test]
+fn a_size_beyond_the_machines_memory_is_refused_up_front() {
+    // 100,000,000,000 squares: 800 GB per buffer, more than any test machine has.
+    let stderr = FOR_LOOP.usage_error(&["--n", "100000000000"]);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    testing::assert_mentions(
+        &stderr,
+        &[
+            "error: --n 100,000,000,000 needs about ",
+            " for the Rust rows, ",
+            " with the Python rows beside the Rust buffers",
+            "available (MemAvailable in /proc/meminfo)",
+        ],
+    );
+    let stderr = FOR_LOOP.usage_error(&["--n", "100000000000", "--no-python"]);
+    assert!(stderr.contains("more if the Python rows ran"), "{stderr}");
 }
 
 #[test]
