@@ -1,5 +1,7 @@
 //! The squares of 0..N (chapter "Data processing is slow?"): every approach at a size that
-//! stays in the allocator's reuse range (1 M numbers, 8 MB) and one that does not (10 M, 80 MB).
+//! stays in the allocator's reuse range (1 M numbers, 8 MB) and one that does not (10 M, 80 MB),
+//! and the rows that write into a reused buffer with ordinary and with streaming stores (the
+//! limit "refill a reused buffer" uses streaming stores; its ordinary-store twin is beside it).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use for_loop::*;
@@ -31,12 +33,20 @@ fn squares(c: &mut Criterion) {
                 b.iter(|| f(black_box(n)))
             });
         }
+        // The rows that write into memory already mapped: ordinary stores read each cache
+        // line before overwriting it, streaming stores do not.
         let mut buffer = vec![0u64; n as usize];
         group.bench_function("squares into a reused buffer", |b| {
             b.iter(|| squares_into(black_box(&mut buffer)))
         });
+        group.bench_function("squares into a reused buffer, streaming stores", |b| {
+            b.iter(|| squares_streaming(black_box(&mut buffer)))
+        });
         group.bench_function("limit: refill a reused buffer", |b| {
             b.iter(|| refill(black_box(&mut buffer)))
+        });
+        group.bench_function("refill a reused buffer, ordinary stores", |b| {
+            b.iter(|| refill_ordinary(black_box(&mut buffer)))
         });
         group.finish();
     }

@@ -152,11 +152,13 @@ pub fn refill(buffer: &mut [u64]) {
 }
 // ANCHOR_END: limits
 
+// ANCHOR: refill_ordinary
 /// The same refill with ordinary stores: each line is read before it is overwritten. Not a
 /// limit (streaming stores beat it on memory that is not in the cache); the benches show both.
 pub fn refill_ordinary(buffer: &mut [u64]) {
     buffer.fill(1);
 }
+// ANCHOR_END: refill_ordinary
 
 /// The rows' names, shared by `main.rs`, the lessons and the tests.
 pub mod names {
