@@ -210,3 +210,57 @@ fn serve_answers_on_loopback_with_the_book() {
     );
     assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
 }
+
+#[test]
+fn serve_never_answers_with_a_file_outside_the_book() {
+    let book_dir = small_book(&["good"]);
+    let bins = bin_dir();
+    testing::assert_success(&build(book_dir.path(), bins.path()));
+    let d = book_dir.path();
+    // Files beside the served folder (build/) and above the book, each with a marker.
+    write(&d.join("secret.txt"), "SECRET-BESIDE-THE-BUILD\n");
+    write(&d.join("src/secret.txt"), "SECRET-IN-THE-SOURCES\n");
+    // A control: the same kind of file inside the served folder is served, marker and all.
+    write(&d.join("build/inside.txt"), "MARKER-INSIDE\n");
+    let server = common::Server::start(Some(d));
+    let attempts = [
+        "/../secret.txt",
+        "/../book.toml",
+        "/../../Cargo.toml",
+        "/../src/secret.txt",
+        "/generated/../../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E/%2E%2E/etc/passwd",
+        "/..%2fsecret.txt",
+        "/%2e%2e%2fsecret.txt",
+        "/generated%2f..%2f..%2fsecret.txt",
+        "/..%5csecret.txt",
+        "/.%2e/secret.txt",
+        "//etc/passwd",
+        "/%2fetc%2fpasswd",
+        "/..;/secret.txt",
+        "/%252e%252e/secret.txt",
+        "/chapter.html/../../secret.txt",
+        "/../../../../../../../../etc/passwd",
+    ];
+    let answers: Vec<(&str, String)> = attempts.iter().map(|p| (*p, server.get(p))).collect();
+    let inside = server.get("/inside.txt");
+    server.stop();
+    assert!(
+        inside.starts_with("HTTP/1.1 200") && inside.contains("MARKER-INSIDE"),
+        "{inside}"
+    );
+    for (path, response) in answers {
+        let status = response.lines().next().unwrap_or_default();
+        assert!(
+            status.starts_with("HTTP/1.1 400") || status.starts_with("HTTP/1.1 404"),
+            "GET {path}: {status}"
+        );
+        for marker in ["SECRET-", "root:", "[book]", "[workspace]", "[[example]]"] {
+            assert!(
+                !response.contains(marker),
+                "GET {path} answered with a file outside the book:\n{response}"
+            );
+        }
+    }
+}
