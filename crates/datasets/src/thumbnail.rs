@@ -88,6 +88,9 @@ pub struct Thumbnails {
     /// items are errors too, but the input is not to blame, so the row that lost them says so
     /// ([`Verify::failures`]).
     pub lost: Vec<Failure>,
+    /// Each input's name ([`file_name`]), in the same order, for [`Verify::failures`]; empty
+    /// when unknown (then an input is named by its position, `#i`).
+    pub names: Vec<String>,
 }
 
 impl Thumbnails {
@@ -95,8 +98,29 @@ impl Thumbnails {
     pub fn new(items: Vec<Result<Vec<u8>, String>>) -> Thumbnails {
         Thumbnails {
             items,
-            lost: Vec::new(),
+            ..Thumbnails::default()
         }
+    }
+
+    /// The results of the inputs `paths` (in the same order), with `lost` the inputs the
+    /// executor lost (their items are errors too).
+    pub fn of(
+        paths: &[PathBuf],
+        items: Vec<Result<Vec<u8>, String>>,
+        lost: Vec<Failure>,
+    ) -> Thumbnails {
+        Thumbnails {
+            items,
+            lost,
+            names: paths.iter().map(|p| file_name(p)).collect(),
+        }
+    }
+
+    fn name(&self, i: usize) -> String {
+        self.names
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| format!("#{i}"))
     }
 
     /// The inputs that failed, one line each (`paths` are the inputs, in the same order).
@@ -115,6 +139,26 @@ impl Thumbnails {
 }
 
 impl Verify for Thumbnails {
+    /// Every input without a thumbnail, one line each: the inputs the executor lost first
+    /// (their error names the worker, its pid and the signal), then the inputs that failed on
+    /// their own (a file that does not decode). A row that lost an input the baseline
+    /// processed is ✗, and the report's summary counts it.
+    fn failures(&self) -> Vec<Failure> {
+        let mut out = self.lost.clone();
+        for (i, item) in self.items.iter().enumerate() {
+            if let Err(e) = item {
+                let input = self.name(i);
+                if !out.iter().any(|f| f.input == input) {
+                    out.push(Failure {
+                        input,
+                        error: e.clone(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// How many inputs, which failed, a digest per thumbnail in input order (what two Rust
     /// results must share exactly) and every pixel of the thumbnails in order, as hex, for
     /// the comparison with Python's within a tolerance ([`ThumbnailCheck`]).
@@ -534,6 +578,32 @@ mod tests {
             .compare(&reference, &timed_out.fingerprint())
             .unwrap_err();
         assert!(e.contains("(first: task \"resize\" #1 timed out)"), "{e}");
+    }
+
+    #[test]
+    fn failures_name_lost_inputs_first_then_bad_ones() {
+        let paths: Vec<PathBuf> = ["a.jpeg", "b.jpeg", "c.jpeg"]
+            .iter()
+            .map(|n| Path::new("/in").join(n))
+            .collect();
+        let lost = Failure {
+            input: "b.jpeg".into(),
+            error: "worker pid 7 died while running it: killed by signal 9 (SIGKILL)".into(),
+        };
+        let t = Thumbnails::of(
+            &paths,
+            vec![Err("empty file".into()), Err("died".into()), Ok(vec![1])],
+            vec![lost.clone()],
+        );
+        let f = t.failures();
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0], lost);
+        assert_eq!(
+            (f[1].input.as_str(), f[1].error.as_str()),
+            ("a.jpeg", "empty file")
+        );
+        let unnamed = Thumbnails::new(vec![Ok(vec![1]), Err("bad".into())]).failures();
+        assert_eq!(unnamed[0].input, "#1");
     }
 
     #[test]
