@@ -136,8 +136,11 @@ pub fn resize(settings: &Settings, program: &Document) -> Result<(), String> {
         "resize",
         "Case 2: the X-ray set to 64x64, sequential vs the process pool",
     );
-    let paths = match &settings.input {
-        Some(dir) => crate::resize::list_jpegs(dir)?,
+    let (paths, unlisted) = match &settings.input {
+        Some(dir) => {
+            let folder = datasets::list_jpegs(dir, None)?;
+            (folder.paths, folder.failures)
+        }
         None => {
             let set = datasets::cached_xray_set(
                 settings.images,
@@ -145,7 +148,7 @@ pub fn resize(settings: &Settings, program: &Document) -> Result<(), String> {
                 settings.common.show_progress(),
             )
             .map_err(|e| e.to_string())?;
-            set.paths
+            (set.paths, Vec::new())
         }
     };
     // The workers' own output (the `--verbose` lines) must not land in the JSON document.
@@ -160,14 +163,20 @@ pub fn resize(settings: &Settings, program: &Document) -> Result<(), String> {
     if let Some(t) = settings.timeout {
         builder = builder.timeout(t);
     }
-    let pool = builder.build().map_err(|e| e.to_string())?;
+    let pool = builder.clone().build().map_err(|e| e.to_string())?;
+    let started_in = started.elapsed();
+    let pixels = tempfile::Builder::new()
+        .prefix("process-pool-thumbnails-")
+        .tempdir()
+        .map_err(|e| format!("cannot make a temporary folder for Python's thumbnails: {e}"))?;
     let env = Env {
         jobs: crate::resize::jobs(&paths, settings.say()),
         paths,
-        started_in: started.elapsed(),
+        started_in,
         pool: Some(pool),
+        builder: Some(builder),
         threads: Some(threads::ThreadPool::new(settings.workers)),
-        ..Env::default()
+        pixels: Some(pixels),
     };
     let Some(common) = select(
         &settings.common,
@@ -175,16 +184,14 @@ pub fn resize(settings: &Settings, program: &Document) -> Result<(), String> {
     ) else {
         return Ok(());
     };
-    let outcome = suites::resize_suite(settings.workers, &common, &env)
-        .run()
-        .map_err(|UsageError(e)| e)?;
-    let mut report = outcome.report;
-    let failures = env.failures.take();
-    report.summary.failed = failures.len() as u64;
-    report.summary.done = report.summary.total - report.summary.failed;
-    report.failures = failures;
+    // Every input is accounted for: the entries the folder listing could not read, and (in
+    // the report's summary) every input any row lost, each under the row that lost it.
+    let total = (env.paths.len() + unlisted.len()) as u64;
+    let mut suite = suites::resize_suite(settings.workers, &common, &env);
+    suite.account(total, unlisted);
+    let outcome = suite.run().map_err(|UsageError(e)| e)?;
     program.figures("resize", outcome.figures);
-    program.report(report);
+    program.report(outcome.report);
     Ok(())
 }
 

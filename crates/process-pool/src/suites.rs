@@ -7,16 +7,16 @@
 //! once on the real one, whose pools are started once, before the timed runs, and outlive
 //! every run instead of being paid for inside it.
 
-use measure::report::Failure;
+use datasets::{Difference, ThumbnailCheck};
 use measure::units::{duration, ratio};
 use measure::{Common, PythonScript, Report, Suite, Workload};
-use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::time::Duration;
 
-use crate::ProcessPool;
 use crate::overhead;
-use crate::resize::{self, ResizeJob, Thumbnails};
+use crate::resize::{self, ResizeJob, SIDE, Thumbnails};
+use crate::{Builder, ProcessPool};
 
 /// What the suites' closures work on; empty (no pools, no files) for `--list`, whose rows are
 /// never run.
@@ -25,12 +25,13 @@ pub struct Env {
     pub paths: Vec<PathBuf>,
     pub jobs: Vec<ResizeJob>,
     pub pool: Option<ProcessPool>,
+    /// How to start a pool like `pool`, for the row that starts its pool inside every timed
+    /// run, as Python's `with ProcessPoolExecutor() as executor:` does.
+    pub builder: Option<Builder>,
     pub threads: Option<threads::ThreadPool>,
-    /// The baseline's failed files, recorded by its run: the report accounts for every input,
-    /// and the baseline's verdict on each file is the one the other rows are checked against.
-    pub failures: RefCell<Vec<Failure>>,
-    /// The largest per-image difference of a Python row's mean grey level, for the lesson.
-    pub worst: Cell<f64>,
+    /// Where the Python script writes each run's thumbnails (raw grey pixels, one file per
+    /// run), for the comparison image by image; removed with the `Env`.
+    pub pixels: Option<tempfile::TempDir>,
     /// How long the resize pool took to start (outside the timed runs, so reported apart).
     pub started_in: Duration,
 }
@@ -38,9 +39,7 @@ pub struct Env {
 /// What each row runs. On an empty `Env` a row returns an empty result; `--list` never runs it.
 impl Env {
     fn sequential(&self) -> Thumbnails {
-        let thumbnails = resize::sequential(&self.jobs);
-        *self.failures.borrow_mut() = thumbnails.failures(&self.paths);
-        thumbnails
+        resize::sequential(&self.jobs)
     }
 
     fn pool_map(&self, chunksize: usize) -> Thumbnails {
@@ -48,6 +47,18 @@ impl Env {
             .as_ref()
             .map(|pool| resize::pool_map(pool, &self.jobs, chunksize))
             .unwrap_or_default()
+    }
+
+    /// Start a pool, map, stop the pool: all inside the timed run. A pool that cannot start
+    /// loses every input, with the reason.
+    fn pool_map_started_in_run(&self, chunksize: usize) -> Thumbnails {
+        let Some(builder) = self.builder.clone() else {
+            return Thumbnails::default();
+        };
+        match builder.build() {
+            Ok(pool) => resize::pool_map(&pool, &self.jobs, chunksize),
+            Err(e) => resize::lost_all(&self.jobs, &format!("the pool did not start: {e}")),
+        }
     }
 
     fn thread_pool_map(&self) -> Thumbnails {
@@ -79,6 +90,15 @@ impl Env {
     }
 }
 
+/// The Rust row whose pool starts before the timer, and the one that starts it in every run.
+pub const POOL_MAP_1: &str = "process pool map, chunksize 1";
+pub const POOL_MAP_1_STARTED: &str = "process pool map, chunksize 1, started in the run";
+/// Python's rows: the talk's form (the `with` block starts and stops the executor in every
+/// run) and the executor started once, before the timed runs.
+pub const PY_POOL: &str = "ProcessPoolExecutor().map";
+pub const PY_POOL_STARTED_BEFORE: &str = "ProcessPoolExecutor map, started before";
+const PY_APPROACHES: [&str; 4] = ["list comprehension", "map", PY_POOL, PY_POOL_STARTED_BEFORE];
+
 // ANCHOR: resize_suite
 /// Case 2: the X-ray set to 64x64, sequentially, through the process pool and the thread
 /// pool, beside the talk's three Python versions on the same files.
@@ -88,33 +108,58 @@ pub fn resize_suite<'a>(workers: usize, common: &Common, env: &'a Env) -> Suite<
         .param("workers", workers as u64);
     let mut suite = Suite::new("process-pool resize", workload, common);
     suite.baseline("sequential", || env.sequential());
-    suite.approach("process pool map, chunksize 1", || env.pool_map(1));
+    suite.approach(POOL_MAP_1, || env.pool_map(1));
+    suite.note("the pool's workers start once, before the timed runs");
+    suite.approach(POOL_MAP_1_STARTED, || env.pool_map_started_in_run(1));
+    suite.note("starts and stops its workers inside every timed run, as Python's `with` block");
     suite.approach("process pool map, chunksize 16", || env.pool_map(16));
     suite.approach("thread pool map", || env.thread_pool_map());
-    let mut python = PythonScript::new(
-        "process_pool_resize.py",
-        &["list comprehension", "map", "ProcessPoolExecutor().map"],
-    )
-    .arg("--workers")
-    .arg(workers.to_string())
-    .arg("--files");
+    let mut python = PythonScript::new("process_pool_resize.py", &PY_APPROACHES)
+        .arg("--workers")
+        .arg(workers.to_string());
+    if let Some(dir) = &env.pixels {
+        python = python
+            .arg("--pixels-dir")
+            .arg(dir.path().display().to_string());
+    }
+    python = python.arg("--files");
     for path in &env.paths {
         python = python.arg(path.display().to_string());
     }
     suite.python(python);
-    suite.compare_with(resize::compare(PYTHON_TOLERANCE, &env.worst));
     // ANCHOR_END: resize_suite
-    suite.conclude(move |report| resize_lessons(report, env, workers));
+    // Rust rows byte for byte; Python's (Pillow's decoder and bicubic filter) thumbnail by
+    // thumbnail, in order, within the bounds measured for Pillow (datasets::PILLOW_MAX_ABS).
+    let check = Rc::new(ThumbnailCheck::pillow(SIDE));
+    let c = Rc::clone(&check);
+    suite.compare_with(move |base, other| c.compare(base, other));
+    for name in PY_APPROACHES {
+        let c = Rc::clone(&check);
+        suite.check_row(
+            &PythonScript::row_name(name),
+            move |base, other| c.compare(base, other),
+            format!(
+                "{}: Pillow's decoder and bicubic filter against ours, measured on the generated \
+                 set at most 11 levels and at least 43.5 dB; a transposed, flipped or swapped \
+                 thumbnail is at least 60 levels and at most 28.2 dB away",
+                check.describe()
+            ),
+        );
+    }
+    let started_in = env.pool.as_ref().map(|_| env.started_in);
+    suite.conclude(move |report| resize_lessons(report, workers, started_in, check.worst.get()));
     suite
 }
 
-/// A Python row's thumbnails pass when each image's mean grey level is within this many
-/// levels (of 255) of Rust's: Pillow resizes with a bicubic filter, Rust with a triangle one.
-const PYTHON_TOLERANCE: f64 = 3.0;
-
 /// The lesson of the resize, in this run's numbers: the cost of one image, how close each
-/// chunksize gets to the ideal (and the best its chunking allows), Python beside Rust.
-fn resize_lessons(report: &Report, env: &Env, workers: usize) -> Vec<String> {
+/// chunksize gets to the ideal (and the best its chunking allows), Python beside Rust, each
+/// pool started the same way, and what starting one costs.
+fn resize_lessons(
+    report: &Report,
+    workers: usize,
+    started_in: Option<Duration>,
+    worst: Option<Difference>,
+) -> Vec<String> {
     // Rows whose result did not verify draw no lesson.
     let median = |name: &str| {
         report
@@ -122,6 +167,7 @@ fn resize_lessons(report: &Report, env: &Env, workers: usize) -> Vec<String> {
             .filter(|r| r.verified != Some(false))
             .and_then(|r| r.median_s)
     };
+    let python = |name: &str| median(&PythonScript::row_name(name));
     let mut lines = Vec::new();
     let images = report.workload.items as usize;
     if let Some(seq) = median("sequential") {
@@ -131,10 +177,7 @@ fn resize_lessons(report: &Report, env: &Env, workers: usize) -> Vec<String> {
             duration(seq / images.max(1) as f64),
             duration(seq / workers as f64)
         ));
-        for (name, chunksize) in [
-            ("process pool map, chunksize 1", 1),
-            ("process pool map, chunksize 16", 16),
-        ] {
+        for (name, chunksize) in [(POOL_MAP_1, 1), ("process pool map, chunksize 16", 16)] {
             if let Some(t) = median(name) {
                 let bound = resize::chunk_balance(images, chunksize, workers);
                 lines.push(format!(
@@ -146,49 +189,123 @@ fn resize_lessons(report: &Report, env: &Env, workers: usize) -> Vec<String> {
                 ));
             }
         }
-        if let Some(py) = median("Python list comprehension") {
+        if let Some(py) = python("list comprehension") {
+            lines.push(sequential_costs(py, seq));
+        }
+    }
+    for (rust, py, how) in [
+        (
+            POOL_MAP_1_STARTED,
+            PY_POOL,
+            "both start and stop their workers inside every timed run",
+        ),
+        (
+            POOL_MAP_1,
+            PY_POOL_STARTED_BEFORE,
+            "both start their workers once, before the timed runs",
+        ),
+    ] {
+        if let (Some(p), Some(r)) = (python(py), median(rust)) {
             lines.push(format!(
-                "Sequentially, Python's list comprehension took {} and Rust {}: Pillow decodes and \
-                 resizes in C, so one image costs about the same; the difference is in the pools.",
-                duration(py),
-                duration(seq)
+                "Python's {py} took {} and the Rust pool's {rust} {} ({how}, the same files, \
+                 {workers} workers each): {}.",
+                duration(p),
+                duration(r),
+                faster(p, r, "Rust", "Python")
             ));
         }
     }
-    if let (Some(py), Some(rs)) = (
-        median("Python ProcessPoolExecutor().map"),
-        median("process pool map, chunksize 1"),
-    ) {
-        lines.push(format!(
-            "Python's ProcessPoolExecutor().map took {} (timed in the talk's form: the `with` block \
-             starts and stops the executor in every run); the Rust pool's map, chunksize 1, {}: {} \
-             faster on the same files with the same number of workers.",
-            duration(py),
-            duration(rs),
-            ratio(py / rs)
-        ));
+    for (lang, inside, outside) in [
+        ("Rust", median(POOL_MAP_1_STARTED), median(POOL_MAP_1)),
+        ("Python", python(PY_POOL), python(PY_POOL_STARTED_BEFORE)),
+    ] {
+        if let (Some(i), Some(o)) = (inside, outside) {
+            lines.push(start_up_cost(lang, i, o));
+        }
     }
-    if env.pool.is_some() {
+    if let Some(t) = started_in {
         lines.push(format!(
             "Starting the Rust pool's {workers} worker processes took {} (once, before the timed \
              runs).",
-            duration(env.started_in.as_secs_f64())
+            duration(t.as_secs_f64())
         ));
     }
-    if report
-        .results
-        .iter()
-        .any(|r| r.lang == measure::Lang::Python && r.median_s.is_some())
-    {
+    if let Some(d) = worst {
         lines.push(format!(
-            "Python rows are checked image by image on the mean grey level, within \
-             {PYTHON_TOLERANCE} levels of 255 (Pillow's bicubic resize is not byte-identical to \
-             Rust's triangle filter); the largest difference in this run: {:.2}. Rust rows are \
-             checked byte for byte.",
-            env.worst.get()
+            "Python's thumbnails were checked one by one against Rust's: at most {} grey levels \
+             apart at any pixel, PSNR at least {:.1} dB in this run. Rust rows are checked byte \
+             for byte.",
+            d.max_abs, d.psnr_db
         ));
     }
     lines
+}
+
+/// "Rust 2.1x faster", "Python 1.3x faster" or "about the same" (within 10%).
+fn faster(slow_if_a: f64, b: f64, b_name: &str, a_name: &str) -> String {
+    let r = slow_if_a / b;
+    if (1.0 / 1.1..=1.1).contains(&r) {
+        "about the same".into()
+    } else if r > 1.0 {
+        format!("{b_name} {} faster", ratio(r))
+    } else {
+        format!("{a_name} {} faster", ratio(1.0 / r))
+    }
+}
+
+/// What the sequential rows say about the cost of one image in each language.
+fn sequential_costs(py: f64, rs: f64) -> String {
+    let r = py / rs;
+    let verdict = if (1.0 / 1.25..=1.25).contains(&r) {
+        "one image costs about the same in both (Pillow decodes and resizes in C), so any \
+         difference between the pools is in the pools"
+            .to_string()
+    } else if r > 1.0 {
+        format!(
+            "one image costs Python {} as much as Rust, so the pools' ratios carry that \
+             difference too",
+            ratio(r)
+        )
+    } else {
+        format!(
+            "one image costs Rust {} as much as Python, so the pools' ratios carry that \
+             difference too",
+            ratio(1.0 / r)
+        )
+    };
+    format!(
+        "Sequentially, Python's list comprehension took {} and Rust {}: {verdict}.",
+        duration(py),
+        duration(rs)
+    )
+}
+
+/// What starting the workers inside the timed run added, from the two rows of one language.
+fn start_up_cost(lang: &str, inside: f64, outside: f64) -> String {
+    let extra = inside - outside;
+    if extra > 0.05 * outside {
+        format!(
+            "{lang}: starting the pool inside the run took {} against {} with the pool started \
+             before: start-up cost about {} per run.",
+            duration(inside),
+            duration(outside),
+            duration(extra)
+        )
+    } else if extra >= -0.05 * outside {
+        format!(
+            "{lang}: starting the pool inside the run took {} against {} with the pool started \
+             before: within 5%, start-up does not show at this size.",
+            duration(inside),
+            duration(outside)
+        )
+    } else {
+        format!(
+            "{lang}: starting the pool inside the run took {} against {} with the pool started \
+             before: faster, so in this run the noise between runs was larger than start-up.",
+            duration(inside),
+            duration(outside)
+        )
+    }
 }
 
 // ANCHOR: overhead_suite
@@ -254,7 +371,7 @@ fn overhead_lessons(report: &Report) -> Vec<String> {
     let compare = |ours: &str, theirs: &str, lines: &mut Vec<String>| {
         if let (Some(a), Some(b)) = (us(ours), us(theirs)) {
             lines.push(format!(
-                "{ours}: {} per task, 1/{} of {theirs}'s {} (the target is at most 1/20).",
+                "{ours}: {} per task, 1/{} of {theirs}'s {}.",
                 duration(a / 1e6),
                 ratio(b / a).trim_end_matches('x'),
                 duration(b / 1e6)
@@ -280,4 +397,109 @@ fn overhead_lessons(report: &Report) -> Vec<String> {
         ));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use measure::{Fingerprint, Verify};
+
+    #[test]
+    fn the_sequential_line_says_what_the_numbers_show() {
+        let same = sequential_costs(1.05, 1.0);
+        assert!(same.contains("about the same"), "{same}");
+        // Numbers that contradict the usual story: Python far slower, or far faster.
+        let slow = sequential_costs(3.0, 1.0);
+        assert!(
+            slow.contains("costs Python 3.00x as much as Rust"),
+            "{slow}"
+        );
+        assert!(!slow.contains("about the same"), "{slow}");
+        let fast = sequential_costs(1.0, 2.0);
+        assert!(
+            fast.contains("costs Rust 2.00x as much as Python"),
+            "{fast}"
+        );
+    }
+
+    #[test]
+    fn the_ratio_and_start_up_lines_follow_the_numbers() {
+        assert_eq!(faster(2.0, 1.0, "Rust", "Python"), "Rust 2.00x faster");
+        assert_eq!(faster(1.0, 3.0, "Rust", "Python"), "Python 3.00x faster");
+        assert_eq!(faster(1.0, 1.05, "Rust", "Python"), "about the same");
+        let costly = start_up_cost("Python", 0.3, 0.2);
+        assert!(
+            costly.contains("start-up cost about 100.0 ms per run"),
+            "{costly}"
+        );
+        let free = start_up_cost("Rust", 0.201, 0.2);
+        assert!(free.contains("does not show"), "{free}");
+        let faster_inside = start_up_cost("Rust", 0.15, 0.2);
+        assert!(faster_inside.contains("noise"), "{faster_inside}");
+    }
+
+    /// The real Python script's thumbnails against the Rust baseline through the suite's
+    /// check: they pass as they are, and a transposed thumbnail or a swapped pair is ✗.
+    #[test]
+    fn python_thumbnails_are_checked_one_by_one_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let pixels = tempfile::tempdir().unwrap();
+        let paths: Vec<PathBuf> = (0..3)
+            .map(|i| {
+                let path = dir.path().join(datasets::xray_file_name(i));
+                std::fs::write(
+                    &path,
+                    datasets::xray_jpeg(datasets::DEFAULT_SEED, i).unwrap(),
+                )
+                .unwrap();
+                path
+            })
+            .collect();
+        let base = resize::sequential(&resize::jobs(&paths, resize::Say::Nothing)).fingerprint();
+        let mut script = PythonScript::new("process_pool_resize.py", &["list comprehension"])
+            .arg("--pixels-dir")
+            .arg(pixels.path().display().to_string())
+            .arg("--files");
+        for p in &paths {
+            script = script.arg(p.display().to_string());
+        }
+        let rows = measure::python::run(&script, &["list comprehension".to_string()], 1);
+        if let Some(why) = &rows[0].skipped {
+            assert!(
+                !measure::python::in_ci(),
+                "a skipped Python row fails in CI: {why}"
+            );
+            eprintln!("skipped: {why}");
+            return;
+        }
+        let fp = rows[0].fingerprints[0].clone();
+        let check = ThumbnailCheck::pillow(SIDE);
+        assert_eq!(check.compare(&base, &fp), Ok(()));
+        let file = fp.0["pixels_file"].as_str().unwrap().to_string();
+        let raw = std::fs::read(&file).unwrap();
+        let area = (SIDE * SIDE) as usize;
+        let side = SIDE as usize;
+        let with = |raw: Vec<u8>, name: &str| {
+            let path = pixels.path().join(name);
+            std::fs::write(&path, raw).unwrap();
+            let mut other = fp.clone();
+            other.0["pixels_file"] = serde_json::json!(path.display().to_string());
+            Fingerprint(other.0)
+        };
+        let mut transposed = raw.clone();
+        for i in 0..area {
+            transposed[area + i] = raw[area + (i % side) * side + i / side];
+        }
+        let e = check
+            .compare(&base, &with(transposed, "transposed.raw"))
+            .unwrap_err();
+        assert!(e.starts_with("image 1: thumbnail differs"), "{e}");
+        let mut swapped = raw.clone();
+        swapped[..area].copy_from_slice(&raw[2 * area..]);
+        swapped[2 * area..].copy_from_slice(&raw[..area]);
+        let e = check
+            .compare(&base, &with(swapped, "swapped.raw"))
+            .unwrap_err();
+        assert!(e.starts_with("image 0: thumbnail differs"), "{e}");
+    }
 }

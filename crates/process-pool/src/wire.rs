@@ -16,8 +16,12 @@ use std::io::{self, Read};
 /// The worker's greeting; a change of the envelope bumps it.
 pub const PROTOCOL: u32 = 1;
 
-/// The biggest frame either side accepts: a corrupt length never allocates gigabytes.
-pub const MAX_FRAME: usize = 1 << 30;
+/// The biggest frame either side accepts (64 MiB): a corrupt or hostile length is a protocol
+/// error before anything is allocated for it, never an allocation of gigabytes. The largest
+/// frame our tasks need is far below: a chunk of 64 thumbnails (64x64 bytes each) is 256 KiB,
+/// and a chunk of 100 no-op tasks a few hundred bytes. A task whose arguments or result do not
+/// fit fails with that reason (and is better sent as a path to a file).
+pub const MAX_FRAME: usize = 64 << 20;
 
 /// Bytes that serialise as one byte string (postcard: a varint length, then the bytes) and
 /// deserialise borrowing from the frame.
@@ -183,7 +187,9 @@ impl<R: Read> FrameReader<R> {
                 self.consumed = 0;
             }
             if need > self.buf.len() {
-                self.buf.resize(need.next_power_of_two(), 0);
+                // Room for the frame, rounded up, but never past the largest frame there is.
+                self.buf
+                    .resize(need.next_power_of_two().min(4 + MAX_FRAME), 0);
             }
             let n = match self.inner.read(&mut self.buf[self.filled..]) {
                 Ok(n) => n,
@@ -274,6 +280,29 @@ mod tests {
             r.next_frame().unwrap_err().kind(),
             io::ErrorKind::UnexpectedEof
         );
+        // One byte over the limit is a protocol error, before anything is read or allocated.
+        let over = ((MAX_FRAME + 1) as u32).to_le_bytes();
+        let mut r = FrameReader::new(&over[..]);
+        let e = r.next_frame().unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(e.to_string().contains("over the limit of 67108864"), "{e}");
+        assert!(r.buf.capacity() < 1 << 20, "nothing allocated for it");
+        // The limit itself is a frame like any other (announced, then cut short here).
+        let at = (MAX_FRAME as u32).to_le_bytes();
+        let mut r = FrameReader::new(&at[..]);
+        assert_eq!(
+            r.next_frame().unwrap_err().kind(),
+            io::ErrorKind::UnexpectedEof
+        );
+        assert_eq!(
+            r.buf.len(),
+            4 + MAX_FRAME,
+            "rounded up no further than the limit"
+        );
+        let mut out = Vec::new();
+        let e = encode_frame(&Bytes(&vec![0u8; MAX_FRAME]), &mut out).unwrap_err();
+        assert!(e.contains("over the limit"), "{e}");
+        assert!(out.is_empty(), "a frame that is too big is not written");
         let huge = (u32::MAX).to_le_bytes();
         let mut r = FrameReader::new(&huge[..]);
         assert_eq!(

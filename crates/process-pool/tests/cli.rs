@@ -141,17 +141,39 @@ fn out_writes_the_report_every_part_and_the_figures() {
     );
 }
 
-/// The files of `datasets hostile` that `thumbnail` rejects (as root, `unreadable.jpeg` reads
-/// fine), by name.
+/// The hostile files `thumbnail` must reject, named here rather than computed by the code
+/// under test: every file `datasets hostile` writes except `unreadable.jpeg`, which is a
+/// failure too unless the tests run as root (root reads a file without read permission).
 fn expected_failures(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = datasets::write_hostile(dir)
+    let written: Vec<String> = datasets::write_hostile(dir)
         .unwrap()
         .into_iter()
-        .filter(|h| datasets::thumbnail(&h.path, 64).is_err())
         .map(|h| h.name.to_string())
         .collect();
+    let mut names = vec![
+        "empty.jpeg",
+        "folder.jpeg",
+        "huge-header.jpeg",
+        "png-named.jpeg",
+        "text.jpeg",
+        "truncated.jpeg",
+    ];
+    // SAFETY: geteuid(2) has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        names.push("unreadable.jpeg");
+    }
     names.sort();
-    names
+    let mut all = names.clone();
+    all.push("unreadable.jpeg");
+    all.sort();
+    all.dedup();
+    let mut written_sorted = written.clone();
+    written_sorted.sort();
+    assert_eq!(
+        written_sorted, all,
+        "the hostile set changed: update this list"
+    );
+    names.into_iter().map(String::from).collect()
 }
 
 #[test]
@@ -199,10 +221,77 @@ fn hostile_files_are_one_failure_line_each_and_exit_1() {
     ]);
     assert_eq!(code, Some(1));
     let report = &doc["parts"][0];
-    assert_eq!(report["failures"].as_array().unwrap().len(), expected.len());
+    let mut listed: Vec<&str> = report["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["input"].as_str().unwrap())
+        .collect();
+    listed.sort();
+    assert_eq!(listed, expected);
+    assert_eq!(report["summary"]["failed"], expected.len());
+    assert_eq!(
+        rows(report)[0]["failures"].as_array().unwrap().len(),
+        expected.len()
+    );
     let python = &rows(report)[1];
     assert_eq!(python["approach"], "Python ProcessPoolExecutor().map");
     testing::assert_verified_or_skipped(python);
+}
+
+/// A worker killed mid-task (the hook `resize::SIGKILL_HOOK` makes a worker SIGKILL itself on
+/// one file, as `kill -9` would): the rows that ran on workers lose that image and say so in
+/// the report, with the pid and the signal; the summary counts it; the exit code is 1.
+#[test]
+fn a_worker_killed_mid_task_is_named_under_its_row_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..4 {
+        let path = dir.path().join(datasets::xray_file_name(i));
+        std::fs::write(
+            path,
+            datasets::xray_jpeg(datasets::DEFAULT_SEED, i).unwrap(),
+        )
+        .unwrap();
+    }
+    let victim = datasets::xray_file_name(2);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_process-pool"))
+        .env(process_pool::resize::SIGKILL_HOOK, &victim)
+        .args(["resize", "--input", dir.path().to_str().unwrap()])
+        .args(["--runs", "1", "--no-python", "--json", "--workers", "2"])
+        .args(["--approach", "process pool map, chunksize 1"])
+        .args(["--approach", "thread pool map"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc = testing::json_of(&out);
+    let report = &doc["parts"][0];
+    let row = |name: &str| {
+        rows(report)
+            .iter()
+            .find(|r| r["approach"] == name)
+            .unwrap_or_else(|| panic!("{name}: {report}"))
+            .clone()
+    };
+    // The baseline and the thread pool run in the parent: nothing lost.
+    for name in ["sequential", "thread pool map"] {
+        assert_eq!(row(name)["verified"], true, "{}", row(name));
+        assert_eq!(row(name)["failures"].as_array().map_or(0, Vec::len), 0);
+    }
+    let killed = row("process pool map, chunksize 1");
+    assert_eq!(killed["verified"], false, "{killed}");
+    assert!(
+        killed["verify_error"].as_str().unwrap().contains(&victim),
+        "{killed}"
+    );
+    let failures = killed["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{killed}");
+    assert_eq!(failures[0]["input"], victim.as_str());
+    let error = failures[0]["error"].as_str().unwrap();
+    assert!(error.contains("worker pid "), "{error}");
+    assert!(error.contains("SIGKILL"), "{error}");
+    assert_eq!(report["summary"]["failed"], 1, "{}", report["summary"]);
+    assert_eq!(report["summary"]["done"], 3);
+    assert_eq!(report["failures"][0]["input"], victim.as_str());
 }
 
 #[test]
@@ -301,7 +390,7 @@ fn bad_arguments_get_one_line_and_exit_2() {
             missing.to_str().unwrap(),
             "--no-python",
         ],
-        "error: cannot read",
+        "error: cannot list",
     );
 }
 

@@ -13,14 +13,11 @@
 //!   The pure-Python loop holds the GIL: its `ThreadPoolExecutor` rows do not get faster.
 
 use crate::{Checked, ThreadPool, cores, threads_label};
-use datasets::fnv1a64;
+pub use datasets::Thumbnails;
 use measure::report::{Failure, Kind, Lang, Report, Row};
 use measure::units::{duration, ratio};
-use measure::{Common, Fingerprint, LineChart, PythonScript, Series, Suite, Verify, Workload};
-use serde_json::json;
-use std::cell::RefCell;
+use measure::{Common, LineChart, PythonScript, Series, Suite, Workload};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 /// Thumbnail side, as in the talk.
 pub const SIDE: u32 = 64;
@@ -37,14 +34,27 @@ pub struct Images {
     /// The inputs that could not be read, one line each.
     pub unreadable: Vec<Failure>,
     pub bytes: u64,
+    /// Entries of an `--input` folder that could not even be listed (one line each).
+    pub unlisted: Vec<Failure>,
 }
 
-/// A file's name for messages.
-pub fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string())
+impl Images {
+    /// Every input: the listed files and the entries that could not be listed.
+    pub fn total(&self) -> u64 {
+        (self.paths.len() + self.unlisted.len()) as u64
+    }
+
+    /// The inputs that could not be read or listed.
+    pub fn lost(&self) -> Vec<Failure> {
+        self.unreadable
+            .iter()
+            .chain(&self.unlisted)
+            .cloned()
+            .collect()
+    }
 }
+
+pub use datasets::file_name;
 
 impl Images {
     /// Reads every file once: finds the unreadable ones, and puts the rest in the page cache so
@@ -77,27 +87,13 @@ impl Images {
         Ok(Images::from_paths(set.dir.display().to_string(), set.paths))
     }
 
-    /// The files of `dir` named `*.jpeg` or `*.jpg` (any case), by name; at most `limit`.
+    /// The files of `dir` named `*.jpeg` or `*.jpg` (any case), by name; at most `limit`
+    /// ([`datasets::list_jpegs`]: an entry the listing cannot read is an unreadable input).
     pub fn folder(dir: &Path, limit: Option<usize>) -> Result<Images, String> {
-        let entries =
-            std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| {
-                p.extension()
-                    .map(|x| x.to_string_lossy().to_lowercase())
-                    .is_some_and(|x| x == "jpeg" || x == "jpg")
-            })
-            .collect();
-        paths.sort();
-        if let Some(limit) = limit {
-            paths.truncate(limit);
-        }
-        if paths.is_empty() {
-            return Err(format!("no *.jpeg or *.jpg files in {}", dir.display()));
-        }
-        Ok(Images::from_paths(dir.display().to_string(), paths))
+        let folder = datasets::list_jpegs(dir, limit)?;
+        let mut images = Images::from_paths(dir.display().to_string(), folder.paths);
+        images.unlisted = folder.failures;
+        Ok(images)
     }
 }
 
@@ -109,50 +105,31 @@ pub fn thumbnail(path: &Path) -> Result<Vec<u8>, String> {
 
 /// One image after the other.
 pub fn thumbnails_sequential(paths: &[PathBuf]) -> Thumbnails {
-    Thumbnails(paths.iter().map(|path| thumbnail(path)).collect())
+    let items = paths.iter().map(|path| thumbnail(path)).collect();
+    Thumbnails::of(paths, items, Vec::new())
 }
 
 /// The same on a pool of `threads` workers; `map` keeps the input order.
 pub fn thumbnails_pool(paths: &[PathBuf], threads: usize) -> Thumbnails {
     let pool = ThreadPool::new(threads);
     let results = pool.map(|path: PathBuf| thumbnail(&path), paths.to_vec());
-    // A task that panicked is that image's failure, like a decoding error.
-    Thumbnails(results.map(|r| r.map_err(|e| e.to_string())?).collect())
+    // A task that panicked is an input the pool lost: that image's failure, named in the row.
+    let mut lost = Vec::new();
+    let items = results
+        .zip(paths)
+        .map(|(r, path)| {
+            r.unwrap_or_else(|e| {
+                lost.push(Failure {
+                    input: file_name(path),
+                    error: e.to_string(),
+                });
+                Err(e.to_string())
+            })
+        })
+        .collect();
+    Thumbnails::of(paths, items, lost)
 }
 // ANCHOR_END: thumbnail
-
-/// Every image's thumbnail, or why it has none, in input order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Thumbnails(pub Vec<Result<Vec<u8>, String>>);
-
-impl Thumbnails {
-    /// The inputs that failed, one line each.
-    pub fn failures(&self, paths: &[PathBuf]) -> Vec<Failure> {
-        self.0
-            .iter()
-            .zip(paths)
-            .filter_map(|(r, path)| {
-                r.as_ref().err().map(|e| Failure {
-                    input: file_name(path),
-                    error: e.clone(),
-                })
-            })
-            .collect()
-    }
-}
-
-impl Verify for Thumbnails {
-    /// A digest per thumbnail (in order, so a reordering shows) and which inputs failed.
-    fn fingerprint(&self) -> Fingerprint {
-        let digests: Vec<u64> = self
-            .0
-            .iter()
-            .map(|r| r.as_ref().map_or(0, |t| fnv1a64(t)))
-            .collect();
-        let failed: Vec<usize> = (0..self.0.len()).filter(|&i| self.0[i].is_err()).collect();
-        Fingerprint(json!({ "thumbnails": digests.fingerprint().0, "failed": failed }))
-    }
-}
 
 // ANCHOR: crc32
 /// The CRC-32 of zlib (and PNG, and gzip), one byte at a time through a 256-entry table:
@@ -236,12 +213,7 @@ pub const PY_LOOP: &str = "CRC-32 loop";
 pub const PY_ZLIB: &str = "zlib.crc32";
 
 /// The thumbnail suite: sequential, then the pool with 1..=`max` threads.
-pub fn thumbnail_suite<'a>(
-    images: &'a Images,
-    max: usize,
-    common: &Common,
-    failures: Rc<RefCell<Vec<Failure>>>,
-) -> Suite<'a> {
+pub fn thumbnail_suite<'a>(images: &'a Images, max: usize, common: &Common) -> Suite<'a> {
     let workload = Workload::new(
         format!("decode + grey + {SIDE}×{SIDE} thumbnail of each image"),
         images.paths.len() as u64,
@@ -252,15 +224,14 @@ pub fn thumbnail_suite<'a>(
     .param("cores", cores() as u64);
     let paths = &images.paths;
     let mut suite = Suite::new("threads: thumbnails", workload, common);
-    suite.baseline(SEQUENTIAL, move || {
-        let out = thumbnails_sequential(paths);
-        *failures.borrow_mut() = out.failures(paths);
-        out
-    });
+    // Each row lists the inputs it has no thumbnail for (Verify::failures); the report's
+    // summary counts them all, with the entries that could not be read at all.
+    suite.baseline(SEQUENTIAL, move || thumbnails_sequential(paths));
     for n in 1..=max {
         suite.approach(&pool_row(n), move || thumbnails_pool(paths, n));
     }
     suite
+        .account(images.total(), images.unlisted.clone())
         .show_cpu()
         .conclude(move |report| speedup_lessons(report, SEQUENTIAL, pool_row, max));
     suite
@@ -293,7 +264,7 @@ pub fn checksum_suite<'a>(images: &'a Images, max: usize, common: &Common) -> Su
     }
     suite.python(script);
     suite
-        .account(images.paths.len() as u64, images.unreadable.clone())
+        .account(images.total(), images.lost())
         .show_cpu()
         .footnote(
             "Python rows: \"CRC-32 loop\" is the same table loop in pure Python (it holds the \
@@ -491,6 +462,7 @@ pub fn python_rows(report: &Report) -> Vec<&Row> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use measure::Verify;
 
     #[test]
     fn crc32_matches_the_standard_check_values() {
@@ -531,16 +503,16 @@ mod tests {
         let missing = dir.path().join("c.jpeg");
         let paths = vec![good.clone(), bad.clone(), missing, good];
         let seq = thumbnails_sequential(&paths);
-        assert_eq!(seq.0[0].as_ref().unwrap().len(), 64 * 64);
-        assert!(seq.0[1].is_err() && seq.0[2].is_err());
-        let failures = seq.failures(&paths);
+        assert_eq!(seq.items[0].as_ref().unwrap().len(), 64 * 64);
+        assert!(seq.items[1].is_err() && seq.items[2].is_err());
+        let failures = seq.failures();
         assert_eq!(failures.len(), 2);
         assert_eq!(failures[0].input, "b.jpeg");
         let pooled = thumbnails_pool(&paths, 3);
         assert_eq!(pooled, seq);
         assert_eq!(pooled.fingerprint(), seq.fingerprint());
         let mut swapped = seq.clone();
-        swapped.0.swap(0, 1);
+        swapped.items.swap(0, 1);
         assert_ne!(swapped.fingerprint(), seq.fingerprint());
 
         let crcs = checksums_sequential(&paths);

@@ -6,11 +6,8 @@ use crate::cpu::{self, Images};
 use crate::toaster::{self, Toasting};
 use crate::{demo, threads_label};
 use measure::Document;
-use measure::report::Failure;
 use measure::{Common, Suite, UsageError};
-use std::cell::RefCell;
 use std::path::PathBuf;
-use std::rc::Rc;
 use std::sync::Arc;
 
 /// The parts of the program, in the order they run.
@@ -59,10 +56,9 @@ impl Settings {
             suites.push(("toaster", toaster::suite(self.toasting, &self.common)));
         }
         if self.runs(Part::Cpu) {
-            let sink = Rc::new(RefCell::new(Vec::new()));
             suites.push((
                 "cpu",
-                cpu::thumbnail_suite(empty, self.max_threads, &self.common, sink),
+                cpu::thumbnail_suite(empty, self.max_threads, &self.common),
             ));
             suites.push((
                 "cpu",
@@ -150,8 +146,7 @@ pub fn toaster(s: &Settings, out: &Document) -> Result<(), UsageError> {
 /// speed-up chart of both.
 pub fn cpu(s: &Settings, images: &Images, out: &Document) -> Result<(), UsageError> {
     let max = s.max_threads;
-    let sink: Rc<RefCell<Vec<Failure>>> = Rc::new(RefCell::new(Vec::new()));
-    let thumbs = s.select(&cpu::thumbnail_suite(images, max, &s.common, sink.clone()));
+    let thumbs = s.select(&cpu::thumbnail_suite(images, max, &s.common));
     let sums = s.select(&cpu::checksum_suite(images, max, &s.common));
     if thumbs.is_none() && sums.is_none() {
         return Ok(());
@@ -171,13 +166,7 @@ pub fn cpu(s: &Settings, images: &Images, out: &Document) -> Result<(), UsageErr
             "Thumbnails: decode each JPEG, make it grey, shrink it to 64×64 (the talk's case 2), \
              in Rust. Every row's thumbnails are checked against the sequential ones.",
         );
-        let mut outcome = cpu::thumbnail_suite(images, max, &common, sink.clone()).run()?;
-        // The baseline recorded which inputs failed; every input is accounted for.
-        let failures = sink.borrow().clone();
-        let report = &mut outcome.report;
-        report.summary.failed = failures.len() as u64;
-        report.summary.done = report.summary.total.saturating_sub(report.summary.failed);
-        report.failures = failures;
+        let outcome = cpu::thumbnail_suite(images, max, &common).run()?;
         reports.0 = Some(outcome.report.clone());
         out.report(outcome.report);
         out.figures("thumbnails", outcome.figures);
