@@ -181,9 +181,12 @@ fn resize_lessons(
             if let Some(t) = median(name) {
                 let bound = resize::chunk_balance(images, chunksize, workers);
                 lines.push(format!(
-                    "{name}: {} faster than sequential, {:.0}% of the ideal {workers}x; {images} \
+                    "{name}: {} than sequential, {:.0}% of the ideal {workers}x; {images} \
                      images in chunks of {chunksize} allow at best {:.0}% on {workers} workers.",
-                    ratio(seq / t),
+                    match seq / t {
+                        r if r >= 1.0 => format!("{} faster", ratio(r)),
+                        r => format!("{} slower", ratio(1.0 / r)),
+                    },
                     100.0 * seq / t / workers as f64,
                     100.0 * bound
                 ));

@@ -346,44 +346,91 @@ fn checksum_lessons(report: &Report, max: usize) -> Vec<String> {
     if max >= 2
         && let (Some(one), Some(many)) = (py(PY_LOOP, Some(1)), py(PY_LOOP, Some(max)))
     {
-        lines.push(format!(
-            "Python's CRC-32 loop on {} took {} the time of 1 thread: the GIL lets one thread \
-             run Python code at a time.",
-            threads_label(max),
-            ratio(many / one)
-        ));
+        lines.push(gil_loop_line(max, many / one));
     }
     if max >= 2
         && let (Some(one), Some(many)) = (py(PY_ZLIB, Some(1)), py(PY_ZLIB, Some(max)))
     {
         let files = report.workload.items.max(1) as f64;
         let per_file = py(PY_ZLIB, None).map_or(one, |s| s) / files;
-        lines.push(format!(
-            "zlib.crc32 releases the GIL while it runs: on {} it took {} the time of 1 thread. \
-             A call is short here ({} per file), so handing it to a thread costs a good part of \
-             what running it alongside saves.",
-            threads_label(max),
-            ratio(many / one),
-            duration(per_file)
-        ));
+        lines.push(gil_zlib_line(max, many / one, per_file));
     }
     if let Some(rust) = verified_median(report, CRC_SEQUENTIAL) {
         if let Some(python) = py(PY_LOOP, None) {
-            lines.push(format!(
-                "The same loop, compiled: Rust's sequential CRC-32 was {} faster than Python's.",
-                ratio(python / rust)
-            ));
+            lines.push(match python / rust {
+                r if r > 1.0 => format!(
+                    "The same loop, compiled: Rust's sequential CRC-32 was {} faster than \
+                     Python's.",
+                    ratio(r)
+                ),
+                r => format!(
+                    "The same loop: Python's sequential CRC-32 was {} faster than Rust's in \
+                     this run.",
+                    ratio(1.0 / r)
+                ),
+            });
         }
         if let Some(zlib) = py(PY_ZLIB, None) {
-            lines.push(format!(
-                "zlib's C code took {} of the time of the Rust byte-at-a-time loop: it \
-                 computes the same CRC with a faster algorithm (many bytes per step). A better \
-                 algorithm beats a compiled naive loop; these rows are here for the GIL.",
-                ratio(zlib / rust)
-            ));
+            lines.push(if zlib < rust {
+                format!(
+                    "zlib's C code took {} of the time of the Rust byte-at-a-time loop: it \
+                     computes the same CRC with a faster algorithm (many bytes per step). A \
+                     better algorithm beats a compiled naive loop; these rows are here for the \
+                     GIL.",
+                    ratio(zlib / rust)
+                )
+            } else {
+                format!(
+                    "zlib's C code took {} the time of the Rust byte-at-a-time loop in this run: \
+                     here the compiled naive loop kept up with the better algorithm.",
+                    ratio(zlib / rust)
+                )
+            });
         }
     }
     lines
+}
+
+/// What `max` threads of the pure-Python loop did, as a fraction of 1 thread's time: about
+/// the same (or slower) is the GIL at work; clearly less is an interpreter without one.
+fn gil_loop_line(max: usize, time_ratio: f64) -> String {
+    let threads = threads_label(max);
+    if time_ratio >= 0.8 {
+        format!(
+            "Python's CRC-32 loop on {threads} took {} the time of 1 thread: no faster, as the \
+             GIL lets one thread run Python code at a time.",
+            ratio(time_ratio)
+        )
+    } else {
+        format!(
+            "Python's CRC-32 loop on {threads} took {} the time of 1 thread: the threads did \
+             run Python code at once, so this interpreter did not hold a GIL for it (a \
+             free-threaded build?).",
+            ratio(time_ratio)
+        )
+    }
+}
+
+/// What `max` threads of `zlib.crc32` did, as a fraction of 1 thread's time, with the time of
+/// one call.
+fn gil_zlib_line(max: usize, time_ratio: f64, per_file: f64) -> String {
+    let threads = threads_label(max);
+    if time_ratio < 0.8 {
+        format!(
+            "zlib.crc32 releases the GIL while it runs: on {threads} it took {} the time of 1 \
+             thread, so the calls did overlap ({} per file).",
+            ratio(time_ratio),
+            duration(per_file)
+        )
+    } else {
+        format!(
+            "zlib.crc32 releases the GIL while it runs, yet on {threads} it took {} the time of \
+             1 thread: a call is short here ({} per file), so handing it to a thread costs \
+             about what running it alongside saves.",
+            ratio(time_ratio),
+            duration(per_file)
+        )
+    }
 }
 
 /// `speedup.svg`: speed-up against sequential by threads, for every series that ran, with the
@@ -463,6 +510,109 @@ pub fn python_rows(report: &Report) -> Vec<&Row> {
 mod tests {
     use super::*;
     use measure::Verify;
+
+    #[test]
+    fn the_gil_lines_follow_the_numbers() {
+        let held = gil_loop_line(2, 1.02);
+        assert!(held.contains("no faster") && held.contains("GIL"), "{held}");
+        // Numbers against the usual story: the loop got faster on threads.
+        let free = gil_loop_line(2, 0.52);
+        assert!(free.contains("did run Python code at once"), "{free}");
+        assert!(!free.contains("no faster"), "{free}");
+        let overlap = gil_zlib_line(2, 0.55, 1e-3);
+        assert!(overlap.contains("did overlap"), "{overlap}");
+        let short = gil_zlib_line(2, 1.1, 1e-6);
+        assert!(short.contains("a call is short here"), "{short}");
+    }
+
+    fn report_with(rows: &[(&str, f64, Option<f64>)], items: u64) -> Report {
+        Report {
+            example: "t".into(),
+            machine: measure::Machine::detect(),
+            workload: Workload::new("w", items, "files"),
+            baseline: rows[0].0.into(),
+            runs: 1,
+            results: rows
+                .iter()
+                .map(|&(name, median, cpu)| {
+                    let mut row = Row::skipped(name, Lang::Rust, Kind::Approach, "");
+                    row.skipped = None;
+                    row.median_s = Some(median);
+                    row.cpu_s = cpu;
+                    row.verified = Some(true);
+                    row
+                })
+                .collect(),
+            summary: measure::RunSummary {
+                total: items,
+                done: items,
+                failed: 0,
+            },
+            failures: Vec::new(),
+            notes: Vec::new(),
+            columns: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_checksum_lessons_say_what_the_run_showed() {
+        let usual = report_with(
+            &[
+                (CRC_SEQUENTIAL, 1.0, None),
+                ("Python CRC-32 loop, sequential", 50.0, None),
+                ("Python CRC-32 loop, 1 thread", 50.0, None),
+                ("Python CRC-32 loop, 2 threads", 51.0, None),
+                ("Python zlib.crc32, sequential", 0.1, None),
+            ],
+            10,
+        );
+        let lines = checksum_lessons(&usual, 2).join("\n");
+        assert!(
+            lines.contains("Rust's sequential CRC-32 was 50.0x faster"),
+            "{lines}"
+        );
+        assert!(lines.contains("no faster, as the GIL"), "{lines}");
+        assert!(lines.contains("a faster algorithm"), "{lines}");
+        let contrary = report_with(
+            &[
+                (CRC_SEQUENTIAL, 1.0, None),
+                ("Python CRC-32 loop, sequential", 0.5, None),
+                ("Python CRC-32 loop, 1 thread", 0.5, None),
+                ("Python CRC-32 loop, 2 threads", 0.26, None),
+                ("Python zlib.crc32, sequential", 2.0, None),
+            ],
+            10,
+        );
+        let lines = checksum_lessons(&contrary, 2).join("\n");
+        assert!(
+            lines.contains("Python's sequential CRC-32 was 2.00x faster"),
+            "{lines}"
+        );
+        assert!(lines.contains("did run Python code at once"), "{lines}");
+        assert!(
+            lines.contains("kept up with the better algorithm"),
+            "{lines}"
+        );
+        assert!(!lines.contains("the GIL lets"), "{lines}");
+    }
+
+    #[test]
+    fn the_speed_up_line_follows_the_numbers() {
+        let n = cores().min(2);
+        let ideal = report_with(
+            &[
+                (SEQUENTIAL, 1.0, Some(1.0)),
+                (&pool_row(2), 1.0 / n as f64, Some(1.0)),
+            ],
+            10,
+        );
+        let lines = speedup_lessons(&ideal, SEQUENTIAL, pool_row, 2).join("\n");
+        assert!(lines.contains("there is no GIL"), "{lines}");
+        let slow = report_with(&[(SEQUENTIAL, 1.0, None), (&pool_row(2), 2.0, None)], 10);
+        let lines = speedup_lessons(&slow, SEQUENTIAL, pool_row, 2).join("\n");
+        assert!(lines.contains("Below the ideal"), "{lines}");
+        assert!(!lines.contains("no GIL"), "{lines}");
+    }
 
     #[test]
     fn crc32_matches_the_standard_check_values() {

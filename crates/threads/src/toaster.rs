@@ -128,42 +128,70 @@ pub fn suite<'a>(t: Toasting, common: &Common) -> Suite<'a> {
 /// The lesson in this run's numbers.
 pub fn lessons(report: &Report, t: Toasting) -> Vec<String> {
     let median = |name: &str| report.row(name).and_then(|r| r.median_s);
-    let cores = cores();
+    lessons_from(
+        median(ONE),
+        median(&many(t.toasters)),
+        median(&busy(t.toasters)),
+        t,
+        cores(),
+    )
+}
+
+/// [`lessons`] from the medians of the three rows (one toaster, `k` waiting, `k` computing).
+fn lessons_from(
+    one: Option<f64>,
+    many_s: Option<f64>,
+    busy_s: Option<f64>,
+    t: Toasting,
+    cores: usize,
+) -> Vec<String> {
     let ms = t.toast.as_secs_f64() * 1e3;
+    let k = t.toasters;
     let mut lines = Vec::new();
-    if let Some(one) = median(ONE) {
+    let Some(one) = one else {
+        return lines;
+    };
+    lines.push(format!(
+        "One toaster took {} for {} slices of {ms:.0} ms (at best {}).",
+        duration(one),
+        t.slices,
+        duration(t.slices as f64 * t.toast.as_secs_f64())
+    ));
+    if let Some(many_s) = many_s {
+        let speedup = one / many_s;
+        let why = if speedup >= 0.75 * k as f64 {
+            format!(
+                "toasting is waiting, not computing: a sleeping thread needs no core, so all {k} \
+                 toasted at once"
+            )
+        } else {
+            format!(
+                "less than the {k}x that waiting allows: in this run the threads did not all \
+                 wait at once (sleeps woke late, or handing out slices cost a good part of a \
+                 toast)"
+            )
+        };
         lines.push(format!(
-            "One toaster took {} for {} slices of {ms:.0} ms (at best {}).",
-            duration(one),
-            t.slices,
-            duration(t.slices as f64 * t.toast.as_secs_f64())
+            "{k} toasters took {}: {} faster, on {cores} core(s); {why}.",
+            duration(many_s),
+            ratio(speedup)
         ));
-        if let Some(many_s) = median(&many(t.toasters)) {
-            lines.push(format!(
-                "{} toasters took {}: {} faster, on {cores} core(s). Toasting is waiting, not \
-                 computing: a sleeping thread needs no core, so all {} toast at once.",
-                t.toasters,
-                duration(many_s),
-                ratio(one / many_s),
-                t.toasters
-            ));
-        }
-        if let Some(busy_s) = median(&busy(t.toasters)) {
-            let best = t.toasters.min(cores);
-            let why = if one / busy_s >= 0.75 * best as f64 {
-                format!("{cores} core(s) can run only {best} of them at a time")
-            } else {
-                format!(
-                    "at best {best}x on {cores} core(s); less here, because other programs \
-                     were using the cores"
-                )
-            };
-            lines.push(format!(
-                "When toasting is computing, {} toasters gave {}: {why}.",
-                t.toasters,
-                ratio(one / busy_s)
-            ));
-        }
+    }
+    if let Some(busy_s) = busy_s {
+        let best = k.min(cores);
+        let speedup = one / busy_s;
+        let why = if speedup >= 0.75 * best as f64 {
+            format!("{cores} core(s) can run only {best} of them at a time")
+        } else {
+            format!(
+                "at best {best}x on {cores} core(s), and less in this run: the cores were not \
+                 all ours (other programs), or the slices did not share out evenly"
+            )
+        };
+        lines.push(format!(
+            "When toasting is computing, {k} toasters gave {}: {why}.",
+            ratio(speedup)
+        ));
     }
     lines
 }
@@ -216,6 +244,28 @@ mod tests {
         assert_eq!(one_toaster(5, t), vec![0, 1, 2, 3, 4]);
         assert_eq!(toasters(3, 5, t).0.unwrap(), vec![0, 1, 2, 3, 4]);
         assert_eq!(busy_toasters(2, 5, 10).0.unwrap(), vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn the_lessons_follow_the_numbers() {
+        let t = Toasting {
+            slices: 8,
+            toasters: 4,
+            toast: Duration::from_millis(10),
+        };
+        // The usual story: waiting toasters all at once, computing ones limited by 2 cores.
+        let lines = lessons_from(Some(0.08), Some(0.021), Some(0.041), t, 2).join("\n");
+        assert!(lines.contains("a sleeping thread needs no core"), "{lines}");
+        assert!(
+            lines.contains("2 core(s) can run only 2 of them"),
+            "{lines}"
+        );
+        // Contrary numbers: waiting toasters that did not overlap, computing ones far below.
+        let lines = lessons_from(Some(0.08), Some(0.07), Some(0.08), t, 2).join("\n");
+        assert!(lines.contains("did not all wait at once"), "{lines}");
+        assert!(!lines.contains("needs no core"), "{lines}");
+        assert!(lines.contains("less in this run"), "{lines}");
+        assert!(lessons_from(None, Some(1.0), None, t, 2).is_empty());
     }
 
     #[test]
