@@ -3,7 +3,7 @@
 
 mod common;
 
-use measure::testing;
+use measure_testing as testing;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};

@@ -3,7 +3,7 @@
 
 use datasets::Manifest;
 use image::ColorType;
-use measure::testing::{self, Bin};
+use measure_testing::{self as testing, Bin};
 use std::fs;
 use std::path::Path;
 

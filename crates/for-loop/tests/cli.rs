@@ -1,6 +1,6 @@
 //! The real `for-loop` binary, run the way a reader runs it.
 
-use measure::testing::{self, Bin};
+use measure_testing::{self as testing, Bin};
 
 const FOR_LOOP: Bin = Bin::new(env!("CARGO_BIN_EXE_for-loop"));
 

@@ -27,7 +27,6 @@ pub mod report;
 pub mod stream;
 pub mod suite;
 pub mod svg;
-pub mod testing;
 pub mod units;
 pub mod verify;
 

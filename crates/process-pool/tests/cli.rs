@@ -1,6 +1,6 @@
 //! The real `process-pool` binary, run the way a reader runs it.
 
-use measure::testing::{self, Bin, rows};
+use measure_testing::{self as testing, Bin, rows};
 use std::path::Path;
 
 const POOL: Bin = Bin::new(env!("CARGO_BIN_EXE_process-pool"));

@@ -1,6 +1,6 @@
 //! The real `simd-jit` binary, run the way a reader runs it.
 
-use measure::testing::{self, Bin, rows};
+use measure_testing::{self as testing, Bin, rows};
 use serde_json::Value;
 
 const SIMD_JIT: Bin = Bin::new(env!("CARGO_BIN_EXE_simd-jit"));

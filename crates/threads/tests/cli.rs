@@ -1,6 +1,6 @@
 //! The real `threads` binary, run the way a reader runs it, on small inputs.
 
-use measure::testing::{self, Bin, rows};
+use measure_testing::{self as testing, Bin, rows};
 
 const THREADS: Bin = Bin::new(env!("CARGO_BIN_EXE_threads"));
 

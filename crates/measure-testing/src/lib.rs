@@ -5,7 +5,7 @@
 //! program's stderr, the arguments) when what it checks does not hold.
 //!
 //! ```no_run
-//! use measure::testing::{self, Bin};
+//! use measure_testing::{self as testing, Bin};
 //! const FOR_LOOP: Bin = Bin::new("target/release/for-loop"); // env!("CARGO_BIN_EXE_for-loop")
 //! let report = FOR_LOOP.json(&["--quick", "--json", "--no-python"]);
 //! for row in testing::rows(&report) {
@@ -17,8 +17,8 @@
 //! FOR_LOOP.assert_example_help(&["--n"]); // and every flag of `Common`
 //! ```
 
-use crate::Common;
 use clap::Args;
+use measure::Common;
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -197,11 +197,11 @@ pub fn approaches(report: &Value) -> Vec<&str> {
 
 /// Asserts a row either ran and was verified, or was skipped for a reason a reader can act
 /// on (the interpreter or a package not found / not installed). True if it ran.
-/// Under `CI=true` (see [`crate::python::in_ci`]) every row asked for must run: a skip fails.
+/// Under `CI=true` (see [`measure::python::in_ci`]) every row asked for must run: a skip fails.
 pub fn assert_verified_or_skipped(row: &Value) -> bool {
     if let Some(why) = row["skipped"].as_str() {
         assert!(
-            !crate::python::skip_fails_in_ci(why),
+            !measure::python::skip_fails_in_ci(why),
             "CI=true: every row must run, this one was skipped: {row}"
         );
         assert!(
