@@ -4,11 +4,11 @@
 //! i.e. under about 4.4 µs; a pipe round trip with compact frames costs about 1 µs.
 //!
 //! The workers are this bench binary started again: `main` below calls
-//! `process_pool::serve_if_worker` first, as every binary that starts a pool must.
+//! `worker_pool::serve_if_worker` first, as every binary that starts a pool must.
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use process_pool::demo::{self, NOOP};
-use process_pool::{ProcessPool, Registry};
+use process_pool::worker_pool::{ProcessPool, Registry};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -60,7 +60,7 @@ fn overhead(c: &mut Criterion) {
 }
 
 fn main() {
-    process_pool::serve_if_worker(&demo::register(Registry::new()));
+    process_pool::worker_pool::serve_if_worker(&demo::register(Registry::new()));
     let mut criterion = Criterion::default().configure_from_args();
     overhead(&mut criterion);
     criterion.final_summary();

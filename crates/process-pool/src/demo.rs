@@ -2,7 +2,7 @@
 //! a sleep, and tasks that die on purpose (abort, SIGKILL, an allocation that fails, a panic).
 //! The `process-pool` binary and the benches register them with [`register`].
 
-use crate::{ProcessPool, Registry, TaskFn};
+use worker_pool::{ProcessPool, Registry, TaskFn};
 
 fn noop(x: u64) -> u64 {
     x

@@ -1,57 +1,18 @@
-//! `process-pool`: Python's `ProcessPoolExecutor` for Rust, built from plain parts.
+//! `process-pool`: the chapter's example on the [`worker_pool`] crate (the pool itself, a
+//! library with only serde, postcard and libc).
 //!
-//! - **Workers** are child processes of the same executable, started with a hidden flag; the
-//!   binary's `main` calls [`serve_if_worker`] first, which in a worker serves tasks and exits.
-//! - **Tasks** are named functions ([`TaskFn`]) registered in a [`Registry`]: processes can't
-//!   share closures, just as Python pickles a function by its name.
-//! - **Arguments and results** are serde values in postcard, in length-prefixed frames over the
-//!   worker's stdin and stdout ([`wire`]). Many small calls ride in one write.
-//! - **Crash isolation:** a worker that dies mid-task (abort, SIGKILL, out of memory) fails
-//!   only the task it held, with the task, the pid and the signal in the error; a new worker
-//!   takes its place and the pool carries on (Python raises `BrokenProcessPool` and loses
-//!   everything). An optional per-task timeout kills and replaces a stuck worker.
-//! - **No zombies, no orphans:** dropping the pool reaps every worker (kills them when the
-//!   drop comes from a panic); on Linux a worker dies with its parent (`PR_SET_PDEATHSIG`), and
-//!   every worker exits when its stdin ends.
-//!
-//! The `process-pool` binary's own machinery lives here too, so that its `main` reads like the
-//! slide: [`parts`] (the command line resolved, `--list`/`--approach`, the three parts),
-//! [`suites`] (the measured rows and their lessons) and [`selftest`] (the tests' hook).
-//!
-//! ```no_run
-//! use process_pool::{ProcessPool, Registry, TaskFn, as_completed};
-//!
-//! fn square(x: u64) -> u64 { x * x }
-//! static SQUARE: TaskFn<u64, u64> = TaskFn::new("square", square);
-//!
-//! fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     process_pool::serve_if_worker(&Registry::new().register(&SQUARE));
-//!
-//!     let pool = ProcessPool::new(2)?;
-//!     let squares: Vec<u64> = pool.map(&SQUARE, 0..100u64, 16).collect::<Result<_, _>>()?;
-//!     let tasks: Vec<_> = (0..4u64).map(|x| pool.submit(&SQUARE, x)).collect();
-//!     for result in as_completed(tasks) {
-//!         println!("{}", result?);
-//!     }
-//!     Ok(())
-//! }
-//! ```
+//! Its modules keep the binary's `main` reading like the slide: [`parts`] (the command line
+//! resolved, `--list`/`--approach`, the three parts), [`suites`] (the measured rows and their
+//! lessons), [`resize`] and [`overhead`] (the work), [`demo`] (the crash demo's tasks, which
+//! the pool's tests use too) and [`selftest`] (the tests' hook).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod demo;
 pub mod overhead;
 pub mod parts;
-mod pool;
-mod registry;
 pub mod resize;
 pub mod selftest;
-pub mod status;
 pub mod suites;
-pub mod wire;
-mod worker;
 
-pub use pool::{
-    Builder, ErrorKind, PoolError, ProcessPool, Task, TaskError, WorkerOutput, as_completed,
-};
-pub use registry::{Registry, TaskFn};
-pub use worker::{WORKER_FLAG, is_worker, serve_if_worker};
+/// The pool, for the benches (which depend on this crate only).
+pub use worker_pool;

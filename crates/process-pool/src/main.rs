@@ -15,10 +15,11 @@ use datasets::{FULL_COUNT, QUICK_COUNT};
 use measure::{Common, Document};
 use process_pool::parts::{self, Part, Settings, positive_seconds};
 use process_pool::selftest::{self, Selftest};
-use process_pool::{Registry, demo, resize};
+use process_pool::{demo, resize};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use worker_pool::Registry;
 
 /// A process pool in Rust with Python's ProcessPoolExecutor vocabulary: a crash-safety demo,
 /// the X-ray set resized to 64x64 (sequential vs the pool's map, chunksize 1 and 16, beside the
@@ -72,7 +73,7 @@ fn registry() -> Registry {
 
 fn main() -> ExitCode {
     // In a worker process this serves tasks and never returns.
-    process_pool::serve_if_worker(&registry());
+    worker_pool::serve_if_worker(&registry());
     // ANCHOR_END: registry
 
     let cli = Cli::parse();

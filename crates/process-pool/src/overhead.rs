@@ -7,8 +7,8 @@ use rayon::prelude::*;
 use std::collections::VecDeque;
 use std::hint::black_box;
 
-use crate::ProcessPool;
 use crate::demo::NOOP;
+use worker_pool::ProcessPool;
 
 // ANCHOR: approaches
 /// Python's `[ex.submit(noop, i) for i in range(n)]`, then every result, on the process pool.

@@ -11,9 +11,10 @@ use measure::{Common, Document, Suite, UsageError};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::demo;
 use crate::resize::Say;
 use crate::suites::{self, Env};
-use crate::{ProcessPool, WorkerOutput, demo};
+use worker_pool::{ProcessPool, WorkerOutput};
 
 /// The parts of the program, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -5,7 +5,7 @@ pub use datasets::{Thumbnails, file_name};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-use crate::{ProcessPool, TaskFn, is_worker};
+use worker_pool::{ProcessPool, TaskFn, is_worker};
 
 /// Thumbnails are `SIDE`x`SIDE` grey pixels.
 pub const SIDE: u32 = 64;

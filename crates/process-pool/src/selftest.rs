@@ -11,7 +11,8 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::{ProcessPool, demo};
+use crate::demo;
+use worker_pool::ProcessPool;
 
 /// How the parent of a busy pool ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

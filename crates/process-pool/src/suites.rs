@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::overhead;
 use crate::resize::{self, ResizeJob, SIDE, Thumbnails};
-use crate::{Builder, ProcessPool};
+use worker_pool::{Builder, ProcessPool};
 
 /// What the suites' closures work on; empty (no pools, no files) for `--list`, whose rows are
 /// never run.

@@ -7,8 +7,8 @@
 use process_pool::demo::{
     ABORT, NOOP, OUT_OF_MEMORY, PANIC, PID, PRINT, SIGKILL, SLEEP_MS, SQUARE,
 };
-use process_pool::{ErrorKind, ProcessPool, TaskFn, WorkerOutput, as_completed};
 use std::time::{Duration, Instant};
+use worker_pool::{ErrorKind, ProcessPool, TaskFn, WorkerOutput, as_completed};
 
 const WORKER: &str = env!("CARGO_BIN_EXE_process-pool");
 

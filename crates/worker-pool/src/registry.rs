@@ -18,7 +18,7 @@ use crate::wire;
 /// no `serde_json::Value`, no untagged enums).
 ///
 /// ```
-/// use process_pool::TaskFn;
+/// use worker_pool::TaskFn;
 /// fn square(x: u64) -> u64 { x * x }
 /// pub static SQUARE: TaskFn<u64, u64> = TaskFn::new("square", square);
 /// ```

@@ -11,6 +11,7 @@ use std::io::{self, Write};
 use std::panic::{self, AssertUnwindSafe};
 
 use crate::registry::Registry;
+use crate::sync::panic_message;
 use crate::wire::{self, Bytes, FrameReader, FromWorker, PROTOCOL, Reply, ToWorker};
 
 /// The argument that marks a worker process. Hidden from people: a binary whose `main`
@@ -29,12 +30,12 @@ pub fn is_worker() -> bool {
 /// of `registry` on stdin/stdout and exits the process when stdin ends.
 ///
 /// ```no_run
-/// # use process_pool::{Registry, TaskFn};
+/// # use worker_pool::{Registry, TaskFn};
 /// # fn square(x: u64) -> u64 { x * x }
 /// static SQUARE: TaskFn<u64, u64> = TaskFn::new("square", square);
 ///
 /// fn main() {
-///     process_pool::serve_if_worker(&Registry::new().register(&SQUARE));
+///     worker_pool::serve_if_worker(&Registry::new().register(&SQUARE));
 ///     // ... the program; it may start a ProcessPool and submit &SQUARE.
 /// }
 /// ```
@@ -122,17 +123,6 @@ fn serve(registry: &Registry, parent: Option<u32>) -> io::Result<()> {
         // ANCHOR_END: reply_first
     }
     Ok(())
-}
-
-/// The text of a panic payload (`&str` or `String`; anything else says so).
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic without a message".to_string()
-    }
 }
 
 /// On Linux the kernel sends SIGKILL to this worker when the parent dies, even while a
