@@ -15,6 +15,7 @@ use datasets::{FULL_COUNT, QUICK_COUNT};
 use measure::{Common, Document};
 use process_pool::parts::{self, Part, Settings, positive_seconds};
 use process_pool::selftest::{self, Selftest};
+use process_pool::suites::Resources;
 use process_pool::{demo, resize};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -95,11 +96,13 @@ fn main() -> ExitCode {
     };
 
     // --list and --approach are answered before anything is generated or started.
+    let empty = Resources::default();
+    let catalog = settings.catalog(&empty);
     if settings.common.list {
-        print!("{}", settings.listing());
+        print!("{}", catalog.listing());
         return ExitCode::SUCCESS;
     }
-    if let Err(e) = settings.check() {
+    if let Err(e) = catalog.check(&settings.common) {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }

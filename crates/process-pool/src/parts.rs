@@ -7,13 +7,13 @@
 //! both before anything is generated or started (a typo is one line and exit code 2, not an
 //! error after minutes of work), and each suite then gets only the names it knows.
 
-use measure::{Common, Document, Suite, UsageError};
+use measure::{Catalog, Common, Document, UsageError};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::demo;
-use crate::resize::Say;
-use crate::suites::{self, Env};
+use crate::resize::Verbose;
+use crate::suites::{self, Resources};
 use worker_pool::{ProcessPool, WorkerOutput};
 
 /// The parts of the program, in the order they run.
@@ -56,47 +56,31 @@ impl Settings {
 
     /// Where the `--verbose` lines go. With `--json`, stdout carries the JSON document and
     /// nothing else, so they go to stderr.
-    fn say(&self) -> Say {
+    fn verbose_to(&self) -> Verbose {
         match (self.verbose, self.common.json) {
-            (false, _) => Say::Nothing,
-            (true, false) => Say::Stdout,
-            (true, true) => Say::Stderr,
+            (false, _) => Verbose::Off,
+            (true, false) => Verbose::ToStdout,
+            (true, true) => Verbose::ToStderr,
         }
     }
 
-    /// The suites on an empty `Env`: their rows' names, with no pool started and no file made.
-    fn catalog<'a>(&self, empty: &'a Env) -> [(Part, Suite<'a>); 2] {
-        [
-            (
-                Part::Resize,
+    /// The chosen parts' suites on empty `Resources`: their rows' names, with no pool
+    /// started and no file made; `--list` and the `--approach` check read them.
+    pub fn catalog<'a>(&self, empty: &'a Resources) -> Catalog<'a> {
+        let mut catalog = Catalog::new();
+        if self.runs(Part::Resize) {
+            catalog.add(
+                "resize",
                 suites::resize_suite(self.workers, &self.common, empty),
-            ),
-            (
-                Part::Overhead,
-                suites::overhead_suite(self.tasks, self.workers, &self.common, empty),
-            ),
-        ]
-    }
-
-    /// The `--list` text: every row of the chosen parts' suites.
-    pub fn listing(&self) -> String {
-        let empty = Env::default();
-        self.catalog(&empty)
-            .iter()
-            .filter(|(part, _)| self.runs(*part))
-            .map(|(_, suite)| suite.listing())
-            .collect()
-    }
-
-    /// Every `--approach` must name a row of one of the suites: else one line for exit code 2.
-    pub fn check(&self) -> Result<(), String> {
-        let empty = Env::default();
-        let catalog = self.catalog(&empty);
-        let suites: Vec<&Suite> = catalog.iter().map(|(_, suite)| suite).collect();
-        match unknown_approaches(&self.common, &suites) {
-            Some(e) => Err(e),
-            None => Ok(()),
+            );
         }
+        if self.runs(Part::Overhead) {
+            catalog.add(
+                "overhead",
+                suites::overhead_suite(self.tasks, self.workers, &self.common, empty),
+            );
+        }
+        catalog
     }
 }
 
@@ -170,8 +154,8 @@ pub fn resize(settings: &Settings, program: &Document) -> Result<(), String> {
         .prefix("process-pool-thumbnails-")
         .tempdir()
         .map_err(|e| format!("cannot make a temporary folder for Python's thumbnails: {e}"))?;
-    let env = Env {
-        jobs: crate::resize::jobs(&paths, settings.say()),
+    let env = Resources {
+        jobs: crate::resize::jobs(&paths, settings.verbose_to()),
         paths,
         started_in,
         pool: Some(pool),
@@ -179,10 +163,11 @@ pub fn resize(settings: &Settings, program: &Document) -> Result<(), String> {
         threads: Some(threads::ThreadPool::new(settings.workers)),
         pixels: Some(pixels),
     };
-    let Some(common) = select(
+    let Some(common) = settings.common.for_suite(&suites::resize_suite(
+        settings.workers,
         &settings.common,
-        &suites::resize_suite(settings.workers, &settings.common, &Env::default()),
-    ) else {
+        &Resources::default(),
+    )) else {
         return Ok(());
     };
     // Every input is accounted for: the entries the folder listing could not read, and (in
@@ -209,16 +194,18 @@ pub fn overhead(settings: &Settings, program: &Document) -> Result<(), String> {
         .workers(settings.workers)
         .build()
         .map_err(|e| e.to_string())?;
-    let env = Env {
+    let env = Resources {
         pool: Some(pool),
         threads: Some(threads::ThreadPool::new(settings.workers)),
-        ..Env::default()
+        ..Resources::default()
     };
     let (tasks, workers) = (settings.tasks, settings.workers);
-    let Some(common) = select(
+    let Some(common) = settings.common.for_suite(&suites::overhead_suite(
+        tasks,
+        workers,
         &settings.common,
-        &suites::overhead_suite(tasks, workers, &settings.common, &Env::default()),
-    ) else {
+        &Resources::default(),
+    )) else {
         return Ok(());
     };
     let outcome = suites::overhead_suite(tasks, workers, &common, &env)
@@ -228,18 +215,6 @@ pub fn overhead(settings: &Settings, program: &Document) -> Result<(), String> {
     program.figures("overhead", outcome.figures);
     program.report(outcome.report);
     Ok(())
-}
-
-/// The shared flags for one suite of several: `None` when `--approach` names none of its
-/// rows (skip the suite), else the flags with only the names this suite knows.
-pub fn select(common: &Common, suite: &Suite) -> Option<Common> {
-    common.for_rows(&suite.slugs())
-}
-
-/// `--approach` names that no suite knows: one line for exit code 2.
-pub fn unknown_approaches(common: &Common, suites: &[&Suite]) -> Option<String> {
-    let known: Vec<String> = suites.iter().flat_map(|s| s.slugs()).collect();
-    common.check_approaches(&known).err().map(|e| e.0)
 }
 
 #[cfg(test)]
@@ -273,42 +248,48 @@ mod tests {
 
     #[test]
     fn list_names_the_rows_of_the_chosen_parts_only() {
-        let all = settings(&[], &[]).listing();
+        let listing = |parts: &[Part]| {
+            settings(parts, &[])
+                .catalog(&Resources::default())
+                .listing()
+        };
+        let all = listing(&[]);
         assert!(
             all.contains("sequential") && all.contains("rayon par_iter"),
             "{all}"
         );
-        let overhead = settings(&[Part::Overhead], &[]).listing();
+        let overhead = listing(&[Part::Overhead]);
         assert!(!overhead.contains("sequential"), "{overhead}");
         assert!(overhead.contains("rayon par_iter"), "{overhead}");
-        assert!(settings(&[Part::Crash], &[]).listing().is_empty());
+        assert!(listing(&[Part::Crash]).is_empty());
     }
 
     #[test]
     fn every_approach_must_name_a_row_of_some_suite() {
-        assert!(
-            settings(&[], &["sequential", "rayon-par-iter"])
-                .check()
-                .is_ok()
-        );
-        let e = settings(&[], &["sequential", "fork bomb"])
-            .check()
-            .unwrap_err();
+        let check = |approaches: &[&str]| {
+            let s = settings(&[], approaches);
+            s.catalog(&Resources::default()).check(&s.common)
+        };
+        assert!(check(&["sequential", "rayon-par-iter"]).is_ok());
+        let e = check(&["sequential", "fork bomb"]).unwrap_err().0;
         assert!(e.starts_with("unknown approach 'fork bomb'; `--list` names them: sequential, "));
     }
 
     #[test]
     fn each_suite_gets_only_the_names_it_knows() {
         let common = settings(&[], &["sequential", "rayon-par-iter"]).common;
-        let empty = Env::default();
+        let empty = Resources::default();
         let resize = suites::resize_suite(2, &common, &empty);
         let overhead = suites::overhead_suite(10, 2, &common, &empty);
-        assert_eq!(select(&common, &resize).unwrap().approaches, ["sequential"]);
         assert_eq!(
-            select(&common, &overhead).unwrap().approaches,
+            common.for_suite(&resize).unwrap().approaches,
+            ["sequential"]
+        );
+        assert_eq!(
+            common.for_suite(&overhead).unwrap().approaches,
             ["rayon-par-iter"]
         );
         let only_resize = settings(&[], &["thread pool map"]).common;
-        assert!(select(&only_resize, &overhead).is_none());
+        assert!(only_resize.for_suite(&overhead).is_none());
     }
 }

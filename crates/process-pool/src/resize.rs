@@ -10,19 +10,19 @@ use worker_pool::{ProcessPool, TaskFn, is_worker};
 /// Thumbnails are `SIDE`x`SIDE` grey pixels.
 pub const SIDE: u32 = 64;
 
-/// Where a `running FILE` line goes.
+/// `--verbose`: whether the worker prints a `running FILE` line, and on which stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Say {
-    Nothing,
-    Stdout,
-    Stderr,
+pub enum Verbose {
+    Off,
+    ToStdout,
+    ToStderr,
 }
 
 /// One file to shrink.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ResizeJob {
     pub path: PathBuf,
-    pub say: Say,
+    pub verbose: Verbose,
 }
 
 // ANCHOR: task
@@ -58,26 +58,26 @@ fn kill_hook(job: &ResizeJob) {
 fn say_running(job: &ResizeJob) {
     let name = file_name(&job.path);
     if is_worker() {
-        if job.say != Say::Nothing {
+        if job.verbose != Verbose::Off {
             eprintln!("running {name}");
         }
         return;
     }
     let line = format!("[pid {}] running {name}", std::process::id());
-    match job.say {
-        Say::Nothing => {}
-        Say::Stdout => println!("{line}"),
-        Say::Stderr => eprintln!("{line}"),
+    match job.verbose {
+        Verbose::Off => {}
+        Verbose::ToStdout => println!("{line}"),
+        Verbose::ToStderr => eprintln!("{line}"),
     }
 }
 
 /// The jobs for `paths`.
-pub fn jobs(paths: &[PathBuf], say: Say) -> Vec<ResizeJob> {
+pub fn jobs(paths: &[PathBuf], verbose: Verbose) -> Vec<ResizeJob> {
     paths
         .iter()
         .map(|path| ResizeJob {
             path: path.clone(),
-            say,
+            verbose,
         })
         .collect()
 }

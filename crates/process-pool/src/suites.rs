@@ -1,8 +1,8 @@
 //! The two measured suites: case 2 (the resize) and the overhead table, each registered the
 //! way every example registers its rows (a baseline, the approaches, Python's rows, a lesson).
 //!
-//! A suite's rows are closures that borrow an [`Env`], and the `Env` owns the pools. That
-//! split is deliberate: the same suite is built twice, once on an empty `Env` to answer
+//! A suite's rows are closures that borrow an [`Resources`], and the `Resources` owns the pools. That
+//! split is deliberate: the same suite is built twice, once on an empty `Resources` to answer
 //! `--list` and check `--approach` (which must not start a worker or generate a file), and
 //! once on the real one, whose pools are started once, before the timed runs, and outlive
 //! every run instead of being paid for inside it.
@@ -21,7 +21,7 @@ use worker_pool::{Builder, ProcessPool};
 /// What the suites' closures work on; empty (no pools, no files) for `--list`, whose rows are
 /// never run.
 #[derive(Default)]
-pub struct Env {
+pub struct Resources {
     pub paths: Vec<PathBuf>,
     pub jobs: Vec<ResizeJob>,
     pub pool: Option<ProcessPool>,
@@ -30,14 +30,14 @@ pub struct Env {
     pub builder: Option<Builder>,
     pub threads: Option<threads::ThreadPool>,
     /// Where the Python script writes each run's thumbnails (raw grey pixels, one file per
-    /// run), for the comparison image by image; removed with the `Env`.
+    /// run), for the comparison image by image; removed with the `Resources`.
     pub pixels: Option<tempfile::TempDir>,
     /// How long the resize pool took to start (outside the timed runs, so reported apart).
     pub started_in: Duration,
 }
 
-/// What each row runs. On an empty `Env` a row returns an empty result; `--list` never runs it.
-impl Env {
+/// What each row runs. On an empty `Resources` a row returns an empty result; `--list` never runs it.
+impl Resources {
     fn sequential(&self) -> Thumbnails {
         resize::sequential(&self.jobs)
     }
@@ -102,7 +102,7 @@ const PY_APPROACHES: [&str; 4] = ["list comprehension", "map", PY_POOL, PY_POOL_
 // ANCHOR: resize_suite
 /// Case 2: the X-ray set to 64x64, sequentially, through the process pool and the thread
 /// pool, beside the talk's three Python versions on the same files.
-pub fn resize_suite<'a>(workers: usize, common: &Common, env: &'a Env) -> Suite<'a> {
+pub fn resize_suite<'a>(workers: usize, common: &Common, env: &'a Resources) -> Suite<'a> {
     let images = env.jobs.len() as u64;
     let workload = Workload::new("X-ray JPEGs to 64x64 grey", images, "images")
         .param("workers", workers as u64);
@@ -314,7 +314,12 @@ fn start_up_cost(lang: &str, inside: f64, outside: f64) -> String {
 // ANCHOR: overhead_suite
 /// The overhead of parallelism: `n` no-op tasks (submit + result) through every executor the
 /// book uses, beside Python's two executors, and the limit: no executor at all.
-pub fn overhead_suite<'a>(n: u64, workers: usize, common: &Common, env: &'a Env) -> Suite<'a> {
+pub fn overhead_suite<'a>(
+    n: u64,
+    workers: usize,
+    common: &Common,
+    env: &'a Resources,
+) -> Suite<'a> {
     let workload =
         Workload::new("no-op tasks, submit + result", n, "tasks").param("workers", workers as u64);
     let mut suite = Suite::new("process-pool overhead", workload, common);
@@ -458,7 +463,7 @@ mod tests {
                 path
             })
             .collect();
-        let base = resize::sequential(&resize::jobs(&paths, resize::Say::Nothing)).fingerprint();
+        let base = resize::sequential(&resize::jobs(&paths, resize::Verbose::Off)).fingerprint();
         let mut script = PythonScript::new("process_pool_resize.py", &["list comprehension"])
             .arg("--pixels-dir")
             .arg(pixels.path().display().to_string())
