@@ -12,7 +12,7 @@
 //!   that releases the GIL while it runs). Same numbers in all three, so every row is verified.
 //!   The pure-Python loop holds the GIL: its `ThreadPoolExecutor` rows do not get faster.
 
-use crate::{Checked, ThreadPool, cores, threads_label};
+use crate::{TaskResults, ThreadPool, cores, threads_label};
 pub use datasets::Thumbnails;
 use measure::report::{Failure, Kind, Lang, Report, Row};
 use measure::units::{duration, ratio};
@@ -177,7 +177,7 @@ pub fn checksums_sequential(paths: &[PathBuf]) -> Vec<u64> {
     paths.iter().map(|path| crc_file(path)).collect()
 }
 
-pub fn checksums_pool(paths: &[PathBuf], threads: usize) -> Checked<u64> {
+pub fn checksums_pool(paths: &[PathBuf], threads: usize) -> TaskResults<u64> {
     let pool = ThreadPool::new(threads);
     pool.map(|path: PathBuf| crc_file(&path), paths.to_vec())
         .collect()

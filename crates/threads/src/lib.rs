@@ -37,15 +37,15 @@ use measure::{Fingerprint, Verify};
 /// every task succeeded with the same values; a task error shows in the fingerprint (and so
 /// fails verification) with its message.
 #[derive(Debug)]
-pub struct Checked<T>(pub Result<Vec<T>, TaskError>);
+pub struct TaskResults<T>(pub Result<Vec<T>, TaskError>);
 
-impl<T> FromIterator<Result<T, TaskError>> for Checked<T> {
+impl<T> FromIterator<Result<T, TaskError>> for TaskResults<T> {
     fn from_iter<I: IntoIterator<Item = Result<T, TaskError>>>(iter: I) -> Self {
-        Checked(iter.into_iter().collect())
+        TaskResults(iter.into_iter().collect())
     }
 }
 
-impl<T> Verify for Checked<T>
+impl<T> Verify for TaskResults<T>
 where
     [T]: Verify,
 {

@@ -4,88 +4,54 @@
 //! 2. CPU-bound work on 1..=cores threads: real speed-up, because Rust has no GIL; beside it
 //!    the same checksums in Python's ThreadPoolExecutor, which does not speed up.
 //! 3. submit + as_completed, printing "worker-N: running X" as the talk does.
+//!
+//! The flags and their defaults are `Cli` and `Settings::from` in `src/parts.rs`, beside the parts.
 
 use clap::Parser;
-use measure::Common;
 use measure::Document;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
-use threads::parts::{self, Part, Settings};
-use threads::toaster::Toasting;
-
-/// Threads in Rust with Python's concurrent.futures vocabulary: the toaster (one toaster
-/// against k), CPU-bound work on 1..=N threads beside Python's ThreadPoolExecutor, and
-/// submit + as_completed. With no PART named, all three run in order.
-#[derive(Parser)]
-#[command(version, about, long_about = None)]
-struct Cli {
-    /// Run only these parts (toaster, cpu, as-completed) [default: all three, in that order]
-    #[arg(value_enum, value_name = "PART")]
-    parts: Vec<Part>,
-
-    /// Slices of bread to toast [default: 100 as in the talk, or 20 with --quick]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
-    slices: Option<u64>,
-
-    /// Toasters: worker threads of the toaster pool [default: 4, as in the talk]
-    #[arg(long, value_name = "K", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
-    toasters: u64,
-
-    /// Milliseconds of toasting per slice (an analogy: 1 ms stands for 1 s) [default: 30]
-    #[arg(long, value_name = "MS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=10_000))]
-    toast_ms: u64,
-
-    /// Images of the X-ray set for the CPU part [default: 100, or 12 with --quick]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1341))]
-    images: Option<u64>,
-
-    /// Use every *.jpeg / *.jpg file of DIR (by name) instead of the generated X-ray set
-    #[arg(long, value_name = "DIR")]
-    input: Option<PathBuf>,
-
-    /// The CPU part runs the pool with 1..=N threads [default: the number of cores]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
-    threads: Option<u64>,
-
-    #[command(flatten)]
-    common: Common,
-}
+use threads::cpu::Images;
+use threads::parts::{self, Cli, Settings};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let quick = cli.common.quick;
-    let settings = Settings {
-        parts: cli.parts,
-        toasting: Toasting {
-            slices: cli.slices.unwrap_or(if quick { 20 } else { 100 }),
-            toasters: cli.toasters as usize,
-            toast: Duration::from_millis(cli.toast_ms),
-        },
-        images: cli
-            .images
-            .map_or(if quick { 12 } else { 100 }, |n| n as usize),
-        input: cli.input,
-        max_threads: cli.threads.map_or_else(threads::cores, |n| n as usize),
-        demo_images: 8,
-        common: cli.common.clone(),
-    };
-    if cli.common.list {
-        print!("{}", settings.listing());
+    let settings = Settings::from(&Cli::parse());
+
+    // --list and --approach are answered before anything is generated or started.
+    let empty = Images::default();
+    let catalog = settings.catalog(&empty);
+    if settings.common.list {
+        print!("{}", catalog.listing());
         return ExitCode::SUCCESS;
     }
-    if let Err(e) = settings.check() {
+    if let Err(e) = settings.check(&catalog) {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
-    let out = Arc::new(Document::new("threads", &cli.common));
-    // The toaster, the CPU-bound suites, then submit + as_completed, each printed as it runs.
-    match parts::run(&settings, &out) {
-        Ok(()) => out.finish(&cli.common),
+
+    // The parts named (all three by default), in order, each printed as it runs.
+    let out = Arc::new(Document::new("threads", &settings.common));
+    match run(&settings, &out) {
+        Ok(()) => out.finish(&settings.common),
         Err((code, message)) => {
             eprintln!("error: {message}");
             ExitCode::from(code)
         }
     }
+}
+
+/// `Err((exit code, message))` stops the program: 2 for a bad argument, 1 when the X-ray set
+/// cannot be made.
+fn run(settings: &Settings, out: &Arc<Document>) -> Result<(), (u8, String)> {
+    let usage = |e: measure::UsageError| (2, e.0);
+    // 1. Sequential vs parallel: one toaster against k.
+    parts::toaster(settings, out).map_err(usage)?;
+    // The X-ray images of parts 2 and 3 (none when neither runs).
+    if let Some(images) = settings.images()? {
+        // 2. CPU-bound work on 1..=N threads, beside Python's ThreadPoolExecutor.
+        parts::cpu(settings, &images, out).map_err(usage)?;
+        // 3. submit + as_completed on the first images.
+        parts::as_completed(settings, &images, out);
+    }
+    Ok(())
 }

@@ -1,14 +1,53 @@
 //! The binary's three parts, each a function that prints (through `measure::Document`) as it goes:
-//! the toaster, the CPU-bound suites, and `submit` + `as_completed`. Also `--list` and the
-//! `--approach` selection across the suites.
+//! the toaster, the CPU-bound suites, and `submit` + `as_completed`; the command line they
+//! share ([`Cli`], resolved by `Settings::from`) and their suites for `--list` and the
+//! `--approach` check ([`Settings::catalog`]).
 
 use crate::cpu::{self, Images};
 use crate::toaster::{self, Toasting};
 use crate::{demo, threads_label};
-use measure::Document;
-use measure::{Common, Suite, UsageError};
+use measure::{Catalog, Common, Document, UsageError};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// Threads in Rust with Python's concurrent.futures vocabulary: the toaster (one toaster
+/// against k), CPU-bound work on 1..=N threads beside Python's ThreadPoolExecutor, and
+/// submit + as_completed. With no PART named, all three run in order.
+#[derive(clap::Parser)]
+#[command(name = "threads", version, about, long_about = None)]
+pub struct Cli {
+    /// Run only these parts (toaster, cpu, as-completed) [default: all three, in that order]
+    #[arg(value_enum, value_name = "PART")]
+    parts: Vec<Part>,
+
+    /// Slices of bread to toast [default: 100 as in the talk, or 20 with --quick]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    slices: Option<u64>,
+
+    /// Toasters: worker threads of the toaster pool [default: 4, as in the talk]
+    #[arg(long, value_name = "K", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
+    toasters: u64,
+
+    /// Milliseconds of toasting per slice (an analogy: 1 ms stands for 1 s) [default: 30]
+    #[arg(long, value_name = "MS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    toast_ms: u64,
+
+    /// Images of the X-ray set for the CPU part [default: 100, or 12 with --quick]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1341))]
+    images: Option<u64>,
+
+    /// Use every *.jpeg / *.jpg file of DIR (by name) instead of the generated X-ray set
+    #[arg(long, value_name = "DIR")]
+    input: Option<PathBuf>,
+
+    /// The CPU part runs the pool with 1..=N threads [default: the number of cores]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
+    threads: Option<u64>,
+
+    #[command(flatten)]
+    common: Common,
+}
 
 /// The parts of the program, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -38,96 +77,87 @@ pub struct Settings {
     pub common: Common,
 }
 
+/// The defaults the flags leave open, filled in (some depend on `--quick`).
+impl From<&Cli> for Settings {
+    fn from(cli: &Cli) -> Settings {
+        let quick = cli.common.quick;
+        Settings {
+            parts: cli.parts.clone(),
+            toasting: Toasting {
+                slices: cli.slices.unwrap_or(if quick { 20 } else { 100 }),
+                toasters: cli.toasters as usize,
+                toast: Duration::from_millis(cli.toast_ms),
+            },
+            images: cli
+                .images
+                .map_or(if quick { 12 } else { 100 }, |n| n as usize),
+            input: cli.input.clone(),
+            max_threads: cli.threads.map_or_else(crate::cores, |n| n as usize),
+            demo_images: 8,
+            common: cli.common.clone(),
+        }
+    }
+}
+
 impl Settings {
     pub fn runs(&self, part: Part) -> bool {
         self.parts.is_empty() || self.parts.contains(&part)
     }
 
-    /// The shared flags for one suite: `None` when `--approach` names none of its rows (the
-    /// suite is skipped), else the flags with only the names this suite knows.
-    fn select(&self, suite: &Suite) -> Option<Common> {
-        self.common.for_rows(&suite.slugs())
-    }
-
     /// The suites of the chosen parts, built on no inputs: for `--list` and checking `--approach`.
-    fn catalog<'a>(&self, empty: &'a Images) -> Vec<(&'static str, Suite<'a>)> {
-        let mut suites = Vec::new();
+    pub fn catalog<'a>(&self, empty: &'a Images) -> Catalog<'a> {
+        let mut catalog = Catalog::new();
         if self.runs(Part::Toaster) {
-            suites.push(("toaster", toaster::suite(self.toasting, &self.common)));
+            catalog.add("toaster", toaster::suite(self.toasting, &self.common));
         }
         if self.runs(Part::Cpu) {
-            suites.push((
+            catalog.add(
                 "cpu",
                 cpu::thumbnail_suite(empty, self.max_threads, &self.common),
-            ));
-            suites.push((
+            );
+            catalog.add(
                 "cpu",
                 cpu::checksum_suite(empty, self.max_threads, &self.common),
-            ));
+            );
         }
-        suites
+        catalog
     }
 
-    /// The `--list` text: every row of every chosen part.
-    pub fn listing(&self) -> String {
-        let empty = Images::default();
-        let mut text = String::new();
-        for (part, suite) in self.catalog(&empty) {
-            text.push_str(&format!("# {part}\n{}", suite.listing()));
-        }
-        text
-    }
-
-    /// Every `--approach` must name a row of some chosen part.
-    pub fn check(&self) -> Result<(), UsageError> {
-        let empty = Images::default();
-        let known: Vec<String> = self
-            .catalog(&empty)
-            .iter()
-            .flat_map(|(_, s)| s.slugs())
-            .collect();
-        self.common.check_approaches(&known)?;
+    /// Every `--approach` must name a row of some chosen part (`catalog`), and the pool needs
+    /// a thread.
+    pub fn check(&self, catalog: &Catalog) -> Result<(), UsageError> {
+        catalog.check(&self.common)?;
         if self.max_threads == 0 {
             return Err(UsageError("--threads must be at least 1".into()));
         }
         Ok(())
     }
 
-    /// The images of the CPU part and the demo: `--input`, or the X-ray set.
-    pub fn images(&self) -> Result<Images, String> {
-        match &self.input {
+    /// The images of the CPU part and the demo: `--input`, or the X-ray set; `None` when
+    /// neither part runs. `Err((exit code, message))`: 2 for an `--input` folder that cannot
+    /// be listed, 1 when the X-ray set cannot be made.
+    pub fn images(&self) -> Result<Option<Images>, (u8, String)> {
+        if !self.runs(Part::Cpu) && !self.runs(Part::AsCompleted) {
+            return Ok(None);
+        }
+        let images = match &self.input {
             Some(dir) => Images::folder(dir, None),
             None => Images::xray_set(self.images, self.common.show_progress()),
-        }
+        };
+        images
+            .map(Some)
+            .map_err(|e| (if self.input.is_some() { 2 } else { 1 }, e))
     }
-}
-
-/// Every chosen part in order. `Err((exit code, message))` stops the program: 2 for a bad
-/// argument (an `--input` folder that cannot be listed), 1 when the X-ray set cannot be made.
-pub fn run(s: &Settings, out: &Arc<Document>) -> Result<(), (u8, String)> {
-    let usage = |e: UsageError| (2, e.0);
-    if s.runs(Part::Toaster) {
-        toaster(s, out).map_err(usage)?;
-    }
-    if s.runs(Part::Cpu) || s.runs(Part::AsCompleted) {
-        let images = s
-            .images()
-            .map_err(|e| (if s.input.is_some() { 2 } else { 1 }, e))?;
-        if s.runs(Part::Cpu) {
-            cpu(s, &images, out).map_err(usage)?;
-        }
-        if s.runs(Part::AsCompleted) {
-            as_completed(s, &images, out);
-        }
-    }
-    Ok(())
 }
 
 // ANCHOR: toaster_part
 /// Part 1: one toaster against k, measured, and a timeline of the k toasters.
 pub fn toaster(s: &Settings, out: &Document) -> Result<(), UsageError> {
     let t = s.toasting;
-    let Some(common) = s.select(&toaster::suite(t, &s.common)) else {
+    if !s.runs(Part::Toaster) {
+        return Ok(());
+    }
+    let Some(common) = s.common.for_suite(&toaster::suite(t, &s.common)) else {
         return Ok(());
     };
     out.part("toaster", "1. Sequential vs parallel: the toaster");
@@ -145,9 +175,16 @@ pub fn toaster(s: &Settings, out: &Document) -> Result<(), UsageError> {
 /// Part 2: the thumbnail suite (Rust) and the checksum suite (Rust and Python), and the
 /// speed-up chart of both.
 pub fn cpu(s: &Settings, images: &Images, out: &Document) -> Result<(), UsageError> {
+    if !s.runs(Part::Cpu) {
+        return Ok(());
+    }
     let max = s.max_threads;
-    let thumbs = s.select(&cpu::thumbnail_suite(images, max, &s.common));
-    let sums = s.select(&cpu::checksum_suite(images, max, &s.common));
+    let thumbs = s
+        .common
+        .for_suite(&cpu::thumbnail_suite(images, max, &s.common));
+    let sums = s
+        .common
+        .for_suite(&cpu::checksum_suite(images, max, &s.common));
     if thumbs.is_none() && sums.is_none() {
         return Ok(());
     }
@@ -189,7 +226,7 @@ pub fn cpu(s: &Settings, images: &Images, out: &Document) -> Result<(), UsageErr
 
 /// Part 3: submit + as_completed on the first images.
 pub fn as_completed(s: &Settings, images: &Images, out: &Arc<Document>) {
-    if !s.common.approaches.is_empty() {
+    if !s.runs(Part::AsCompleted) || !s.common.approaches.is_empty() {
         return; // it has no approaches to select
     }
     out.part(

@@ -3,40 +3,37 @@
 //! results in input order, [`as_completed`] in the order the tasks finish, and
 //! [`ThreadPool::shutdown`] (or dropping the pool, the `with` block's exit) waits for the work.
 //!
-//! It is built from the standard library only: worker threads named `worker-1`..`worker-N`
+//! It is built from the standard library (and two small helpers of `worker-pool`): worker threads named `worker-1`..`worker-N`
 //! take jobs from one `std::sync::mpsc` channel, and each task's result comes back through its
 //! own slot (a mutex and a condition variable). A task that panics becomes a [`TaskError`] that
 //! names the task and carries the panic message; the worker, the pool and the other tasks carry
 //! on.
 
-use std::any::Any;
 use std::collections::VecDeque;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
-
-/// A mutex whose holder panicked is still consistent here: no user code runs under a lock.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
+// A mutex whose holder panicked is still consistent here (no user code runs under a lock), so
+// `lock` takes it anyway; one copy of both helpers for this pool and the process pool.
+use worker_pool::{lock, panic_message};
 
 // ANCHOR: pool
 /// A fixed set of worker threads and the queue they take jobs from.
 pub struct ThreadPool {
     /// The sending end of the job queue; `None` once the pool is shut down.
     queue: Option<mpsc::Sender<Job>>,
-    shared: Arc<Shared>,
+    shared: Arc<PoolCore>,
     handles: Vec<JoinHandle<()>>,
     workers: usize,
 }
 
 /// What the workers share: the receiving end of the queue (one receiver, so behind a mutex),
 /// the cancel flag of `shutdown(.., cancel_pending = true)`, and the timeline, if recorded.
-struct Shared {
+struct PoolCore {
     receiver: Mutex<mpsc::Receiver<Job>>,
     cancel: AtomicBool,
     next_id: AtomicU64,
@@ -77,7 +74,7 @@ impl ThreadPool {
     fn build(workers: usize, record: bool) -> std::io::Result<ThreadPool> {
         let workers = workers.max(1);
         let (sender, receiver) = mpsc::channel();
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(PoolCore {
             receiver: Mutex::new(receiver),
             cancel: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
@@ -237,7 +234,7 @@ impl fmt::Debug for ThreadPool {
 
 // ANCHOR: worker
 /// One worker thread: take a job, run it (or cancel it), until the queue is closed and empty.
-fn worker_loop(n: usize, shared: &Shared) {
+fn worker_loop(n: usize, shared: &PoolCore) {
     loop {
         // Only the waiting for a job happens under the lock, never the job itself.
         let job = lock(&shared.receiver).recv();
@@ -324,17 +321,6 @@ impl<T, F> Drop for Work<T, F> {
             self.slot
                 .complete(Err(TaskError::new(self.name.clone(), Reason::Cancelled)));
         }
-    }
-}
-
-/// The text of a panic: `panic!("...")` carries a `&str` or a `String`.
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic without a message".to_string()
     }
 }
 

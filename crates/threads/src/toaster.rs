@@ -6,7 +6,7 @@
 //! k times faster even on a machine with fewer than k cores. The last row makes toasting
 //! *computing* instead (the same time of arithmetic on one core): then the cores are the limit.
 
-use crate::{Checked, ThreadPool, cores};
+use crate::{TaskResults, ThreadPool, cores};
 use measure::report::Report;
 use measure::units::{duration, ratio};
 use measure::{Common, Suite, Timeline, Workload};
@@ -36,7 +36,7 @@ pub fn one_toaster(slices: u64, time: Duration) -> Vec<u64> {
 }
 
 /// k toasters: a pool of k worker threads, each toasting one slice at a time.
-pub fn toasters(k: usize, slices: u64, time: Duration) -> Checked<u64> {
+pub fn toasters(k: usize, slices: u64, time: Duration) -> TaskResults<u64> {
     let pool = ThreadPool::new(k);
     pool.map(move |slice| toast(slice, time), 0..slices)
         .collect()
@@ -56,7 +56,7 @@ pub fn busy_toast(slice: u64, spins: u64) -> u64 {
 }
 
 /// k computing toasters: k threads, but only as many run at once as there are cores.
-pub fn busy_toasters(k: usize, slices: u64, spins: u64) -> Checked<u64> {
+pub fn busy_toasters(k: usize, slices: u64, spins: u64) -> TaskResults<u64> {
     let pool = ThreadPool::new(k);
     pool.map(move |slice| busy_toast(slice, spins), 0..slices)
         .collect()
