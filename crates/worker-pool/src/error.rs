@@ -181,24 +181,20 @@ pub(crate) fn decode<R: DeserializeOwned>(
     })
 }
 
-/// A timeout in words, three significant digits: "500 ms", "2.50 s", "750 µs".
+/// A timeout in words, three significant digits: "500 ms", "2.50 s", "75.0 µs" (the same
+/// words as `measure::units::duration`, which this library must not depend on).
 fn duration(d: Duration) -> String {
     let seconds = d.as_secs_f64();
-    let (value, unit) = if seconds >= 1.0 {
-        (seconds, "s")
-    } else if seconds >= 1e-3 {
-        (seconds * 1e3, "ms")
-    } else if seconds >= 1e-6 {
-        (seconds * 1e6, "µs")
-    } else {
-        (seconds * 1e9, "ns")
-    };
-    let decimals = if value >= 100.0 || value == 0.0 {
-        0
-    } else if value >= 10.0 {
-        1
-    } else {
-        2
+    let (value, unit) = [(1.0, "s"), (1e-3, "ms"), (1e-6, "µs")]
+        .into_iter()
+        .find(|&(scale, _)| seconds >= scale)
+        .map_or((seconds * 1e9, "ns"), |(scale, unit)| {
+            (seconds / scale, unit)
+        });
+    let decimals = match value {
+        v if v >= 100.0 || v == 0.0 => 0,
+        v if v >= 10.0 => 1,
+        _ => 2,
     };
     format!("{value:.decimals$} {unit}")
 }
