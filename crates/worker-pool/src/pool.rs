@@ -228,7 +228,7 @@ impl Builder {
 }
 
 /// A pool of worker processes: Python's `ProcessPoolExecutor`, with `submit`, `map` with a
-/// `chunksize` and [`as_completed`], where a worker that dies fails only the task it held.
+/// `chunksize` and [`as_completed`](crate::as_completed), where a worker that dies fails only the task it held.
 ///
 /// Dropping the pool waits for the submitted work, closes the workers' stdin and reaps
 /// them (the `with` block). Dropped while the thread panics, it kills them instead.
