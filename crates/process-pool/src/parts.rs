@@ -7,14 +7,79 @@
 //! both before anything is generated or started (a typo is one line and exit code 2, not an
 //! error after minutes of work), and each suite then gets only the names it knows.
 
+use datasets::{FULL_COUNT, QUICK_COUNT};
 use measure::{Catalog, Common, Document, UsageError};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::demo;
 use crate::resize::Verbose;
+use crate::selftest::Selftest;
 use crate::suites::{self, Resources};
 use worker_pool::{ProcessPool, WorkerOutput};
+
+/// A process pool in Rust with Python's ProcessPoolExecutor vocabulary: a crash-safety demo,
+/// the X-ray set resized to 64x64 (sequential vs the pool's map, chunksize 1 and 16, beside the
+/// talk's Python), and the overhead of one task through each executor. With no PART named,
+/// all three run in order.
+#[derive(clap::Parser)]
+#[command(name = "process-pool", version, about, long_about = None)]
+pub struct Cli {
+    /// Run only these parts (crash, resize, overhead) [default: all three, in that order]
+    #[arg(value_enum, value_name = "PART")]
+    parts: Vec<Part>,
+
+    /// Images of the X-ray set to resize [default: 1341, or 100 with --quick]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1341))]
+    images: Option<u64>,
+
+    /// Resize the *.jpeg / *.jpg files of DIR instead of the generated X-ray set
+    #[arg(long, value_name = "DIR")]
+    input: Option<PathBuf>,
+
+    /// Worker processes of each pool (and threads of the thread pool) [default: the number of cores]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
+    workers: Option<u64>,
+
+    /// No-op tasks per run in the overhead table [default: 10,000, or 2,000 with --quick]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    tasks: Option<u64>,
+
+    /// Kill and replace a worker whose image takes longer than SECONDS (that image fails)
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    task_timeout: Option<Duration>,
+
+    /// Print "[pid N] running FILE" for every image, from the process that resizes it
+    /// (on stdout; on stderr with --json)
+    #[arg(long)]
+    verbose: bool,
+
+    /// For the tests: start a pool, then panic / die / wait for Ctrl-C
+    #[arg(long, value_enum, hide = true)]
+    pub selftest: Option<Selftest>,
+
+    #[command(flatten)]
+    common: Common,
+}
+
+/// The defaults the flags leave open, filled in (some depend on `--quick`).
+impl From<Cli> for Settings {
+    fn from(cli: Cli) -> Settings {
+        let quick = cli.common.quick;
+        Settings {
+            parts: cli.parts,
+            images: cli
+                .images
+                .map_or(if quick { QUICK_COUNT } else { FULL_COUNT }, |n| n as usize),
+            input: cli.input,
+            workers: cli.workers.map_or_else(threads::cores, |n| n as usize),
+            tasks: cli.tasks.unwrap_or(if quick { 2_000 } else { 10_000 }),
+            timeout: cli.task_timeout,
+            verbose: cli.verbose,
+            common: cli.common,
+        }
+    }
+}
 
 /// The parts of the program, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
