@@ -13,7 +13,6 @@
 use clap::Parser;
 use measure::Document;
 use process_pool::parts::{self, Cli, Settings};
-use process_pool::selftest;
 use process_pool::suites::Resources;
 use process_pool::{demo, resize};
 use std::process::ExitCode;
@@ -30,11 +29,7 @@ fn main() -> ExitCode {
     worker_pool::serve_if_worker(&registry());
     // ANCHOR_END: registry
 
-    let cli = Cli::parse();
-    if let Some(what) = cli.selftest {
-        return selftest::run(what);
-    }
-    let settings = Settings::from(cli);
+    let settings = Settings::from(Cli::parse());
 
     // --list and --approach are answered before anything is generated or started.
     let empty = Resources::default();

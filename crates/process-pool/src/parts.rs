@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use crate::demo;
 use crate::resize::Verbose;
-use crate::selftest::Selftest;
 use crate::suites::{self, Resources};
 use worker_pool::{ProcessPool, WorkerOutput};
 
@@ -53,10 +52,6 @@ pub struct Cli {
     /// (on stdout; on stderr with --json)
     #[arg(long)]
     verbose: bool,
-
-    /// For the tests: start a pool, then panic / die / wait for Ctrl-C
-    #[arg(long, value_enum, hide = true)]
-    pub selftest: Option<Selftest>,
 
     #[command(flatten)]
     common: Common,

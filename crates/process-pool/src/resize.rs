@@ -36,7 +36,7 @@ fn resize(job: ResizeJob) -> Result<Vec<u8>, String> {
 pub static RESIZE: TaskFn<ResizeJob, Result<Vec<u8>, String>> = TaskFn::new("resize", resize);
 // ANCHOR_END: task
 
-/// For the tests (a hook, like `--selftest`): a worker whose environment has
+/// For the tests (a hook): a worker whose environment has
 /// `PROCESS_POOL_TEST_SIGKILL_ON=NAME` sends itself SIGKILL when it starts on the file `NAME`,
 /// as the OOM killer or a reader's `kill -9` would. The parent never does.
 pub const SIGKILL_HOOK: &str = "PROCESS_POOL_TEST_SIGKILL_ON";

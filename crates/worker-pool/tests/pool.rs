@@ -1,21 +1,235 @@
-//! The pool as a library, with real worker processes.
-//!
-//! A test binary's own `main` is libtest's, which cannot call `serve_if_worker`, so these
-//! pools start the crate's binary as their workers (`Builder::program`): it registers the
-//! same tasks (`process_pool::demo`), and the tests submit them from here.
+//! The pool with real worker processes. This test has no libtest harness (`harness = false`
+//! in Cargo.toml): libtest's `main` could not call `serve_if_worker`, and this one does, so
+//! the test binary is its own worker, as every program that uses the pool is. Its tasks are
+//! the ones below; `--selftest MODE` is the hook for the tests of a parent that panics, is
+//! SIGKILLed or gets Ctrl-C. Arguments that are not flags filter the tests by name.
 
-use process_pool::demo::{
-    ABORT, NOOP, OUT_OF_MEMORY, PANIC, PID, PRINT, SIGKILL, SLEEP_MS, SQUARE,
-};
+use std::io::Write;
+use std::panic::{self, AssertUnwindSafe};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
-use worker_pool::{ErrorKind, ProcessPool, TaskFn, WorkerOutput, as_completed};
+use worker_pool::{ErrorKind, ProcessPool, Registry, TaskFn, WorkerOutput, as_completed};
 
-const WORKER: &str = env!("CARGO_BIN_EXE_process-pool");
+fn main() -> ExitCode {
+    worker_pool::serve_if_worker(&register(Registry::new()));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--selftest") {
+        return run_selftest(args.get(i + 1).map_or("", String::as_str));
+    }
+    let filters: Vec<&str> = args
+        .iter()
+        .filter(|a| !a.starts_with('-'))
+        .map(String::as_str)
+        .collect();
+    let chosen: Vec<&(&str, fn())> = TESTS
+        .iter()
+        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f)))
+        .collect();
+    if args.iter().any(|a| a == "--list") {
+        for (name, _) in &chosen {
+            println!("{name}: test");
+        }
+        return ExitCode::SUCCESS;
+    }
+    println!("\nrunning {} tests", chosen.len());
+    let mut failed = Vec::new();
+    for (name, test) in &chosen {
+        let ok = panic::catch_unwind(AssertUnwindSafe(test)).is_ok();
+        println!("test {name} ... {}", if ok { "ok" } else { "FAILED" });
+        let _ = std::io::stdout().flush();
+        if !ok {
+            failed.push(*name);
+        }
+    }
+    let passed = chosen.len() - failed.len();
+    if failed.is_empty() {
+        println!("\ntest result: ok. {passed} passed; 0 failed\n");
+        ExitCode::SUCCESS
+    } else {
+        println!("\nfailures:\n    {}", failed.join("\n    "));
+        println!(
+            "\ntest result: FAILED. {passed} passed; {} failed\n",
+            failed.len()
+        );
+        ExitCode::FAILURE
+    }
+}
+
+const TESTS: &[(&str, fn())] = &[
+    (
+        "results_match_the_sequential_ones",
+        results_match_the_sequential_ones,
+    ),
+    (
+        "abort_sigkill_and_out_of_memory_fail_only_their_own_task",
+        abort_sigkill_and_out_of_memory_fail_only_their_own_task,
+    ),
+    (
+        "a_crash_in_a_chunk_fails_that_chunk_only",
+        a_crash_in_a_chunk_fails_that_chunk_only,
+    ),
+    (
+        "a_panic_fails_the_task_and_the_worker_lives_on",
+        a_panic_fails_the_task_and_the_worker_lives_on,
+    ),
+    (
+        "a_timeout_kills_the_worker_and_the_pool_carries_on",
+        a_timeout_kills_the_worker_and_the_pool_carries_on,
+    ),
+    (
+        "no_child_process_remains_after_the_pool_is_dropped",
+        no_child_process_remains_after_the_pool_is_dropped,
+    ),
+    (
+        "what_a_task_prints_cannot_break_the_protocol",
+        what_a_task_prints_cannot_break_the_protocol,
+    ),
+    (
+        "shutdown_cancels_what_has_not_started",
+        shutdown_cancels_what_has_not_started,
+    ),
+    (
+        "an_unregistered_task_is_an_error_not_a_crash",
+        an_unregistered_task_is_an_error_not_a_crash,
+    ),
+    (
+        "a_program_that_never_serves_is_refused_with_a_reason",
+        a_program_that_never_serves_is_refused_with_a_reason,
+    ),
+    (
+        "a_parent_that_panics_leaves_no_orphans",
+        a_parent_that_panics_leaves_no_orphans,
+    ),
+    (
+        "a_parent_killed_outright_takes_its_workers_along",
+        a_parent_killed_outright_takes_its_workers_along,
+    ),
+    (
+        "ctrl_c_ends_the_parent_and_its_workers",
+        ctrl_c_ends_the_parent_and_its_workers,
+    ),
+];
+
+fn noop(x: u64) -> u64 {
+    x
+}
+fn square(x: u64) -> u64 {
+    x * x
+}
+fn sleep_ms(ms: u64) -> u64 {
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+    ms
+}
+fn print(x: u64) -> u64 {
+    println!("task print({x}) writes to stdout");
+    eprintln!("task print({x}) writes to stderr");
+    x
+}
+fn abort(_: u64) -> u64 {
+    std::process::abort()
+}
+fn sigkill(_: u64) -> u64 {
+    // SAFETY: kill(2) on our own pid.
+    unsafe {
+        libc::kill(libc::getpid(), libc::SIGKILL);
+    }
+    unreachable_after_kill()
+}
+fn out_of_memory(_: u64) -> u64 {
+    // What Rust does when an allocation fails: a message on stderr, then abort.
+    match std::alloc::Layout::from_size_align(1 << 46, 8) {
+        Ok(layout) => std::alloc::handle_alloc_error(layout),
+        Err(_) => std::process::abort(),
+    }
+}
+fn panic(x: u64) -> u64 {
+    panic!("task panic({x}) panics on purpose")
+}
+fn pid(_: u64) -> u64 {
+    std::process::id() as u64
+}
+
+/// SIGKILL is delivered before kill(2) returns to a process that signals itself; should it
+/// not be, leave anyway.
+fn unreachable_after_kill() -> u64 {
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    std::process::abort()
+}
+
+/// Returns its argument: the cost of a task that does nothing.
+static NOOP: TaskFn<u64, u64> = TaskFn::new("noop", noop);
+static SQUARE: TaskFn<u64, u64> = TaskFn::new("square", square);
+/// Sleeps that many milliseconds.
+static SLEEP_MS: TaskFn<u64, u64> = TaskFn::new("sleep_ms", sleep_ms);
+/// Prints a line to stdout and one to stderr (both reach the parent as `[pid N] ...`).
+static PRINT: TaskFn<u64, u64> = TaskFn::new("print", print);
+/// `std::process::abort()`: the worker dies of SIGABRT.
+static ABORT: TaskFn<u64, u64> = TaskFn::new("test.abort", abort);
+/// The worker sends itself SIGKILL (what the OOM killer sends).
+static SIGKILL: TaskFn<u64, u64> = TaskFn::new("test.sigkill", sigkill);
+/// An allocation of 64 TiB fails: Rust prints "memory allocation ... failed" and aborts.
+static OUT_OF_MEMORY: TaskFn<u64, u64> = TaskFn::new("test.out_of_memory", out_of_memory);
+/// Panics: the task fails, the worker lives on.
+static PANIC: TaskFn<u64, u64> = TaskFn::new("test.panic", panic);
+/// The worker's pid.
+static PID: TaskFn<u64, u64> = TaskFn::new("pid", pid);
+
+/// Every task above: this binary's workers serve them.
+fn register(registry: Registry) -> Registry {
+    registry
+        .register(&NOOP)
+        .register(&SQUARE)
+        .register(&SLEEP_MS)
+        .register(&PRINT)
+        .register(&ABORT)
+        .register(&SIGKILL)
+        .register(&OUT_OF_MEMORY)
+        .register(&PANIC)
+        .register(&PID)
+}
+
+/// Starts a pool of two workers, keeps both busy with long sleeps, prints
+/// `workers PID PID` on one line, then ends as `what` says.
+fn run_selftest(what: &str) -> ExitCode {
+    // A shell without job control starts background commands with SIGINT ignored, and an
+    // ignored signal stays ignored across exec; a terminal's foreground program has the default.
+    // SAFETY: signal(2) with the default disposition, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+    }
+    let pool = match ProcessPool::new(2) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let busy: Vec<_> = (0..4).map(|_| pool.submit(&SLEEP_MS, 60_000u64)).collect();
+    let pids: Vec<String> = pool.worker_pids().iter().map(u32::to_string).collect();
+    println!("workers {}", pids.join(" "));
+    let _ = std::io::stdout().flush();
+    std::thread::sleep(Duration::from_millis(100));
+    match what {
+        "panic" => panic!("the parent panics on purpose, its pool still busy"),
+        "orphan" => {
+            // SAFETY: kill(2) on our own pid: the parent dies without running any drop.
+            unsafe {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
+            ExitCode::from(1)
+        }
+        _ => {
+            for t in busy {
+                let _ = t.wait();
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
 
 fn pool(workers: usize) -> ProcessPool {
     ProcessPool::builder()
         .workers(workers)
-        .program(WORKER)
         .worker_output(WorkerOutput::Discard)
         .build()
         .unwrap()
@@ -49,7 +263,6 @@ fn wait_gone(pids: &[u32], limit: Duration) -> Vec<u32> {
     }
 }
 
-#[test]
 fn results_match_the_sequential_ones() {
     let pool = pool(2);
     let expected: Vec<u64> = (0..500).map(|x| SQUARE.call(x)).collect();
@@ -87,7 +300,6 @@ fn results_match_the_sequential_ones() {
     assert_eq!(pids, workers, "both workers took part");
 }
 
-#[test]
 fn abort_sigkill_and_out_of_memory_fail_only_their_own_task() {
     let pool = pool(2);
     let before = pool.worker_pids();
@@ -126,7 +338,6 @@ fn abort_sigkill_and_out_of_memory_fail_only_their_own_task() {
     assert_eq!(pool.submit(&SQUARE, 9u64).wait().unwrap(), 81);
 }
 
-#[test]
 fn a_crash_in_a_chunk_fails_that_chunk_only() {
     let pool = pool(2);
     // Two chunks of 4 aborts: each chunk takes its worker down, every item says so.
@@ -141,7 +352,6 @@ fn a_crash_in_a_chunk_fails_that_chunk_only() {
     assert_eq!(ok, [0, 1, 4, 9, 16, 25, 36, 49]);
 }
 
-#[test]
 fn a_panic_fails_the_task_and_the_worker_lives_on() {
     let pool = pool(1);
     let pid = pool.worker_pids();
@@ -156,11 +366,9 @@ fn a_panic_fails_the_task_and_the_worker_lives_on() {
     assert_eq!(pool.replacements(), 0);
 }
 
-#[test]
 fn a_timeout_kills_the_worker_and_the_pool_carries_on() {
     let pool = ProcessPool::builder()
         .workers(2)
-        .program(WORKER)
         .worker_output(WorkerOutput::Discard)
         .timeout(Duration::from_millis(500))
         .build()
@@ -180,7 +388,6 @@ fn a_timeout_kills_the_worker_and_the_pool_carries_on() {
     assert_eq!(pool.submit(&SLEEP_MS, 10u64).wait().unwrap(), 10);
 }
 
-#[test]
 fn no_child_process_remains_after_the_pool_is_dropped() {
     let me = std::process::id();
     let started = {
@@ -202,14 +409,12 @@ fn no_child_process_remains_after_the_pool_is_dropped() {
     }
 }
 
-#[test]
 fn what_a_task_prints_cannot_break_the_protocol() {
     let pool = pool(1);
     let got: Vec<u64> = pool.map(&PRINT, 0..50u64, 3).map(|r| r.unwrap()).collect();
     assert_eq!(got, (0..50).collect::<Vec<u64>>());
 }
 
-#[test]
 fn shutdown_cancels_what_has_not_started() {
     let mut pool = pool(1);
     let slow = pool.submit(&SLEEP_MS, 300u64);
@@ -234,7 +439,6 @@ fn shutdown_cancels_what_has_not_started() {
     assert!(pool.worker_pids().is_empty());
 }
 
-#[test]
 fn an_unregistered_task_is_an_error_not_a_crash() {
     fn triple(x: u64) -> u64 {
         3 * x
@@ -250,7 +454,6 @@ fn an_unregistered_task_is_an_error_not_a_crash() {
     assert_eq!(pool.submit(&SQUARE, 5u64).wait().unwrap(), 25);
 }
 
-#[test]
 fn a_program_that_never_serves_is_refused_with_a_reason() {
     let e = ProcessPool::builder()
         .workers(1)
@@ -265,7 +468,7 @@ fn a_program_that_never_serves_is_refused_with_a_reason() {
 fn selftest(mode: &str, own_group: bool) -> (Vec<u32>, std::process::Child) {
     use std::io::BufRead;
     use std::os::unix::process::CommandExt;
-    let mut cmd = std::process::Command::new(WORKER);
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
     cmd.args(["--selftest", mode])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null());
@@ -288,7 +491,6 @@ fn selftest(mode: &str, own_group: bool) -> (Vec<u32>, std::process::Child) {
     (pids, child)
 }
 
-#[test]
 fn a_parent_that_panics_leaves_no_orphans() {
     let (pids, mut child) = selftest("panic", false);
     let status = child.wait().unwrap();
@@ -297,7 +499,6 @@ fn a_parent_that_panics_leaves_no_orphans() {
     assert_eq!(wait_gone(&pids, Duration::from_secs(5)), Vec::<u32>::new());
 }
 
-#[test]
 fn a_parent_killed_outright_takes_its_workers_along() {
     let (pids, mut child) = selftest("orphan", false);
     let status = child.wait().unwrap();
@@ -307,7 +508,6 @@ fn a_parent_killed_outright_takes_its_workers_along() {
     assert_eq!(wait_gone(&pids, Duration::from_secs(5)), Vec::<u32>::new());
 }
 
-#[test]
 fn ctrl_c_ends_the_parent_and_its_workers() {
     let (pids, mut child) = selftest("hold", true);
     // Ctrl-C in a terminal sends SIGINT to the whole foreground process group.
