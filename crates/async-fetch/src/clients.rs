@@ -86,10 +86,20 @@ impl Fetched {
 }
 
 impl Verify for Fetched {
-    /// Every date in order with its exact statistics (counts, sums, extremes, per station),
+    /// Every date in order with its exact statistics (counts, sums as bit patterns, extremes,
+    /// per station),
     /// or "failed": any value that differs, a date moved or lost, gives another fingerprint.
     fn fingerprint(&self) -> Fingerprint {
-        let stats = |s: &airtemp_api::Stats| json!([s.count, s.missing, s.sum, s.min, s.max]);
+        // The sum as its bit pattern: exact through any JSON reader (the Python rows' too).
+        let stats = |s: &airtemp_api::Stats| {
+            json!([
+                s.count,
+                s.missing,
+                format!("{:016x}", s.sum.to_bits()),
+                s.min,
+                s.max
+            ])
+        };
         Fingerprint(json!(
             self.days
                 .iter()

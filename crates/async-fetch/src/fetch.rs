@@ -6,7 +6,8 @@
 use crate::clients::{self, Fetched, Setup};
 use airtemp_api::{Date, model};
 use measure::{
-    Common, Document, Figure, Kind, LineChart, Report, Series, Suite, Timeline, Workload,
+    Common, Document, Figure, Kind, LineChart, PythonScript, Report, Series, Suite, Timeline,
+    Workload,
 };
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -41,6 +42,9 @@ pub mod names {
         format!("spawned tasks + semaphore({k})")
     }
 }
+
+/// The Python rows (scripts/python/async_fetch.py): requests, ThreadPoolExecutor, aiohttp.
+pub const PYTHON_ROWS: [&str; 3] = ["requests", "ThreadPoolExecutor", "asyncio + aiohttp"];
 
 /// The last run of each row, kept for its timeline and (the baseline's) the CSV.
 type Kept = RefCell<BTreeMap<String, Fetched>>;
@@ -113,6 +117,19 @@ pub fn suite<'a>(
     });
     suite.note("one date's request, its body read, not parsed: nothing can take less");
     // ANCHOR_END: limit
+    if let Some(last) = dates.last() {
+        suite.python(
+            PythonScript::new("async_fetch.py", &PYTHON_ROWS)
+                .arg("--base-url")
+                .arg(setup.base_url.clone())
+                .arg("--end")
+                .arg(last.to_string())
+                .arg("--days")
+                .arg(days.to_string())
+                .arg("--workers")
+                .arg(k.to_string()),
+        );
+    }
     suite
 }
 // ANCHOR_END: suite
